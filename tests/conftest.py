@@ -1,0 +1,21 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def param(rng, *shape, positive=False, name=None):
+    """A float64 leaf requiring grad, values away from kinks (0 for relu, ties for max)."""
+    a = rng.standard_normal(shape)
+    if positive:
+        a = np.abs(a) + 0.5
+    return tr.Tensor(a, requires_grad=True, name=name)

@@ -1,0 +1,96 @@
+"""trace(): deterministic ids, JSON round trip, check(), per-edge gradients."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+
+
+def _elman(T=3, seed=0):
+    rng = np.random.default_rng(seed)
+    U = tr.Tensor(rng.standard_normal((2, 3)), requires_grad=True, name="U")
+    W = tr.Tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True, name="W")
+    V = tr.Tensor(rng.standard_normal((3, 4)), requires_grad=True, name="V")
+    h = tr.Tensor(np.zeros((1, 3)), name="h0")
+    losses = []
+    for t in range(T):
+        with tr.scope("rnn", step=t):
+            x = tr.Tensor(rng.standard_normal((1, 2)), name=f"x{t}")
+            h = (x @ U + h @ W).tanh()
+            losses.append(tr.F.cross_entropy(h @ V, [t % 4]))
+    loss = losses[0]
+    for item in losses[1:]:
+        loss = loss + item
+    loss.backward(retain_grads=True)
+    return loss
+
+
+def test_trace_is_deterministic_and_json_round_trips():
+    a = tr.trace(_elman()).to_json(sort_keys=True)
+    b = tr.trace(_elman()).to_json(sort_keys=True)
+    assert a == b
+    g = tr.Graph.from_json(a)
+    assert g.to_json(sort_keys=True) == a
+    d = json.loads(a)
+    assert d["schema"] == 1 and len(d["roots"]) == 1
+
+
+def test_trace_contents():
+    g = tr.trace(_elman())
+    g.check()
+    assert g.nodes[g.roots[0]].op == "add"
+    kinds = {n.kind for n in g.nodes}
+    assert kinds == {"op", "param", "input"}
+    ids = [n.id for n in g.nodes]
+    assert ids == sorted(ids)
+    assert all(e.src < e.dst for e in g.edges)  # topological numbering
+    tanh = g.find(op="tanh", step=1)[0]
+    assert tanh.meta["scope"] == "rnn" and tanh.meta["site"] == "rnn/tanh#0"
+    assert tanh.grad is not None and tanh.grad["norm"] > 0 and len(tanh.value["values"]) == 3
+    ce = g.find(op="cross_entropy")[0]
+    assert ce.params["targets"] == [0] and ce.params["reduction"] == "mean"
+    w_uses = [e for e in g.edges if g.nodes[e.src].name == "W"]
+    assert len(w_uses) == 3 and all(e.grad["shape"] == [3, 3] for e in w_uses)
+
+
+def test_check_rejects_bad_graphs():
+    g = tr.trace(_elman(T=2))
+    d = g.to_dict()
+    bad = json.loads(json.dumps(d))
+    bad["edges"].append({"src": 0, "dst": 999, "arg": 0, "kind": "data", "grad": None})
+    with pytest.raises(tr.ArgumentError, match="outside"):
+        tr.Graph.from_dict(bad)
+    cyc = json.loads(json.dumps(d))
+    last = len(cyc["nodes"]) - 1
+    cyc["edges"].append({"src": last, "dst": 0, "arg": 0, "kind": "cut", "grad": None})
+    cyc["edges"].append({"src": 0, "dst": last, "arg": 5, "kind": "cut", "grad": None})
+    with pytest.raises(tr.ArgumentError, match="cycle"):
+        tr.Graph.from_dict(cyc)
+    shape = json.loads(json.dumps(d))
+    e = next(e for e in shape["edges"] if e["grad"])
+    e["grad"]["shape"] = [99]
+    with pytest.raises(tr.ArgumentError, match="shape"):
+        tr.Graph.from_dict(shape)
+    with pytest.raises(tr.DTypeError):
+        tr.Graph.from_dict([1, 2])
+
+
+def test_trace_without_retained_grads_has_leaf_grads_only():
+    W = tr.Tensor(np.eye(2), requires_grad=True, name="W")
+    y = (tr.Tensor(np.ones((1, 2))) @ W).tanh().sum()
+    y.backward()
+    g = tr.trace(y)
+    assert g.find(name="W")[0].grad is not None
+    assert all(n.grad is None for n in g.nodes if n.kind == "op")
+    assert all(e.grad is None for e in g.edges)
+
+
+def test_trace_argument_errors():
+    with pytest.raises(tr.ArgumentError):
+        tr.trace()
+    with pytest.raises(tr.DTypeError, match="Tensor"):
+        tr.trace(np.ones(3))

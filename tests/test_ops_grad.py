@@ -1,0 +1,151 @@
+"""Every registered op is gradchecked in float64 on several shapes, broadcasting included.
+
+The CASES table is keyed by op name; a test fails when an op is registered without a case, so a
+new op cannot land untested.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import param
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tinygrad_rnn as tr
+from tinygrad_rnn.ops import REGISTRY
+
+F = tr.functional
+R = np.random.default_rng(7)
+
+
+def _p(*shape, positive=False):
+    return param(R, *shape, positive=positive)
+
+
+def _binary(fn, shapes, positive_b=False):
+    return [(fn, [_p(*a), _p(*b, positive=positive_b)]) for a, b in shapes]
+
+
+BCAST = [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((3, 1), (1, 4)), ((1,), (2, 3)), ((), (3,))]
+
+CASES = {
+    "add": _binary(lambda a, b: a + b, BCAST),
+    "sub": _binary(lambda a, b: a - b, BCAST),
+    "mul": _binary(lambda a, b: a * b, BCAST),
+    "div": _binary(lambda a, b: a / b, BCAST, positive_b=True),
+    "pow": [(lambda a, b: a**b, [_p(3, 4, positive=True), _p(3, 4)]),
+            (lambda a: a**3.0, [_p(2, 3)]),
+            (lambda a, b: a**b, [_p(2, 3, positive=True), _p(3)])],
+    "neg": [(lambda a: -a, [_p(3, 2)])],
+    "exp": [(lambda a: a.exp(), [_p(3, 2)])],
+    "log": [(lambda a: a.log(), [_p(3, 2, positive=True)])],
+    "tanh": [(lambda a: a.tanh(), [_p(4, 3)])],
+    "sigmoid": [(lambda a: a.sigmoid(), [_p(4, 3)])],
+    "relu": [(lambda a: a.relu(), [_p(4, 3)])],
+    "where": [(lambda a, b: tr.where(np.array([[True], [False], [True]]), a, b),
+               [_p(3, 4), _p(4)])],
+    "matmul": [(lambda a, b: a @ b, [_p(3, 4), _p(4, 2)]),
+               (lambda a, b: a @ b, [_p(2, 3, 4), _p(4, 5)]),
+               (lambda a, b: a @ b, [_p(2, 1, 3, 4), _p(3, 4, 2)]),
+               (lambda a, b: a @ b, [_p(4), _p(4, 3)]),
+               (lambda a, b: a @ b, [_p(2, 3, 4), _p(4)]),
+               (lambda a, b: a @ b, [_p(4), _p(4)])],
+    "sum": [(lambda a: a.sum(), [_p(3, 4)]), (lambda a: a.sum(axis=1), [_p(3, 4, 2)]),
+            (lambda a: a.sum(axis=(0, 2), keepdims=True), [_p(3, 1, 2)])],
+    "mean": [(lambda a: a.mean(), [_p(3, 4)]), (lambda a: a.mean(axis=-1, keepdims=True),
+                                                [_p(2, 5)])],
+    "max": [(lambda a: a.max(), [_p(3, 4)]), (lambda a: a.max(axis=0), [_p(4, 3)]),
+            (lambda a: a.max(axis=(1,), keepdims=True), [_p(2, 3, 1)])],
+    "reshape": [(lambda a: a.reshape(6, 2), [_p(3, 4)]), (lambda a: a.reshape(-1), [_p(2, 3)])],
+    "transpose": [(lambda a: a.T, [_p(3, 4)]), (lambda a: a.transpose(1, 2, 0), [_p(2, 3, 4)])],
+    "getitem": [(lambda a: a[1:3, ::2], [_p(4, 5)]), (lambda a: a[np.array([0, 2, 0])], [_p(3, 4)]),
+                (lambda a: a[:, [1, 1, 3]], [_p(2, 4)]), (lambda a: a[..., 0, None], [_p(2, 3)]),
+                (lambda a: a[np.array([[0, 1], [1, 1]])], [_p(3, 2, 2)]),
+                (lambda a: a[np.array([True, False, True])], [_p(3, 2)])],
+    "concat": [(lambda a, b: tr.concat([a, b], axis=1), [_p(2, 3), _p(2, 1)]),
+               (lambda a, b: tr.concat([a, b, a]), [_p(2, 3), _p(1, 3)])],
+    "stack": [(lambda a, b: tr.stack([a, b]), [_p(2, 3), _p(2, 3)]),
+              (lambda a, b: tr.stack([a, b, a], axis=-1), [_p(2, 3), _p(2, 3)])],
+    "split": [(lambda a: tr.split(a, 2, axis=1)[1] * 2 + tr.split(a, 2, axis=1)[0], [_p(3, 4)]),
+              (lambda a: tr.concat(tr.split(a, [1, 2, 1])[::-1]), [_p(4, 2)])],
+    "softmax": [(lambda a: F.softmax(a), [_p(3, 5)]), (lambda a: F.softmax(a, axis=0), [_p(4, 2)])],
+    "log_softmax": [(lambda a: F.log_softmax(a), [_p(3, 5)]),
+                    (lambda a: F.log_softmax(a, axis=1), [_p(2, 3, 2)])],
+    "cross_entropy": [
+        (lambda z: F.cross_entropy(z, [1, 0, 4]), [_p(3, 5)]),
+        (lambda z: F.cross_entropy(z, [[1, -100], [2, 0]], reduction="sum"), [_p(2, 2, 3)]),
+        (lambda z: F.cross_entropy(z, [2, 0, 1, 1], reduction="none"), [_p(4, 3)]),
+        (lambda z: F.cross_entropy(z, [0, 3], ignore_index=3), [_p(2, 4)])],
+    "embedding": [(lambda w: F.embedding(w, [[0, 2], [2, 2]]), [_p(4, 3)])],
+    "dropout": [(lambda x: F.dropout(x, 0.5, np.random.default_rng(0)), [_p(4, 5)])],
+}
+
+
+def test_every_registered_op_has_a_case():
+    missing = sorted(set(REGISTRY) - set(CASES))
+    assert not missing, f"ops registered without a gradient case: {missing}"
+    assert not sorted(set(CASES) - set(REGISTRY)), "cases for ops that do not exist"
+
+
+@pytest.mark.parametrize("name,k", [(n, k) for n in sorted(CASES) for k in range(len(CASES[n]))])
+def test_gradcheck_op(name, k):
+    fn, inputs = CASES[name][k]
+    out = fn(*inputs)
+    assert out._node is not None and out.requires_grad
+    ops_used = _ops_in_graph(out)
+    assert name in ops_used, f"case for {name} does not use it (uses {ops_used})"
+    assert tr.gradcheck(fn, inputs)
+    assert tr.gradcheck(fn, inputs, mode="projection")
+
+
+def _ops_in_graph(out):
+    return {n.op for n in tr.trace(out).nodes if n.op}
+
+
+def test_gradcheck_catches_a_wrong_vjp(monkeypatch):
+    """Negative test: a tanh VJP with the wrong sign must be caught, in both modes."""
+    op = REGISTRY["tanh"]
+    wrong = type(op)(op.name, op.forward, lambda g, out, needs: (-g * (1 - out * out),),
+                     op.arity)
+    monkeypatch.setitem(REGISTRY, "tanh", wrong)
+    x = param(R, 3, 2, name="x")
+    for mode in ("full", "projection"):
+        with pytest.raises(tr.GradError, match=r"input 'x'|input x.*analytic .* numeric"):
+            tr.gradcheck(lambda a: a.tanh(), [x], mode=mode)
+
+
+def test_gradcheck_random_direction_mode_catches_error(monkeypatch):
+    op = REGISTRY["exp"]
+    wrong = type(op)(op.name, op.forward, lambda g, out, needs: (g * out * 1.01,), op.arity)
+    monkeypatch.setitem(REGISTRY, "exp", wrong)
+    x = param(R, 50, 50)  # 2,500 elements > ELEMENT_LIMIT: random directions
+    with pytest.raises(tr.GradError, match="random direction"):
+        tr.gradcheck(lambda a: a.exp(), [x], mode="projection")
+
+
+def test_gradcheck_refuses_float32():
+    x = tr.Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    with pytest.raises(tr.DTypeError, match="float64"):
+        tr.gradcheck(lambda a: a * 2, [x])
+
+
+shape_st = st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple)
+
+
+@settings(max_examples=40, deadline=None)
+@given(a=shape_st, b=shape_st, data=st.data())
+def test_broadcast_fuzz(a, b, data):
+    """Random shape pairs: where NumPy broadcasts, every binary op's gradient checks out."""
+    op = data.draw(st.sampled_from(["add", "sub", "mul", "div", "where"]))
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        with pytest.raises(tr.ShapeError, match="do not broadcast"):
+            {"add": lambda x, y: x + y}.get(op, lambda x, y: x * y)(_p(*a), _p(*b))
+        return
+    x, y = _p(*a), _p(*b, positive=True)
+    fns = {"add": lambda p, q: p + q, "sub": lambda p, q: p - q, "mul": lambda p, q: p * q,
+           "div": lambda p, q: p / q,
+           "where": lambda p, q: tr.where(np.ones(np.broadcast_shapes(a, b), bool), p, q)}
+    assert tr.gradcheck(fns[op], [x, y])

@@ -1,0 +1,263 @@
+"""``tr.trace(*roots) -> Graph``: the recorded tape as plain, JSON-serialisable data.
+
+The Graph is what every picture is drawn from (``viz`` reads only this, or its ``to_dict()``):
+
+* a node per recorded op (its output value included) and per leaf (``param`` if it requires grad,
+  ``input`` otherwise, ``cut`` for a truncated-BPTT boundary made by ``detach(cut=True)``);
+* an edge per *use* of a value, carrying the gradient that use contributed when backward ran with
+  ``retain_grads=True``. For a weight W shared over T steps these are the seeds' per-step copies:
+  edge t carries nabla_{W^(t)} L, and the W node's grad is their sum (eq. 6-7).
+
+Ids are deterministic: a post-order walk from the roots, inputs in argument order, numbers each
+node after all its inputs (a topological numbering), so the same program gives the same graph.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from tinygrad_rnn.errors import ArgumentError, DTypeError
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Node:
+    id: int
+    kind: str  # "op" | "param" | "input" | "cut"
+    op: str | None
+    name: str | None
+    shape: list
+    dtype: str
+    params: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+    value: dict = field(default_factory=dict)  # min/max/mean/norm, and "values" when small
+    grad: dict | None = None  # norm (and "values" when small), if a gradient was kept
+
+
+@dataclass
+class Edge:
+    src: int
+    dst: int
+    arg: int  # which input of dst this edge feeds
+    kind: str = "data"  # "data" | "cut"
+    grad: dict | None = None  # the gradient this use sent back to src
+
+
+@dataclass
+class Graph:
+    """Plain data: ``nodes`` (topologically numbered), ``edges``, ``roots`` (node ids)."""
+
+    nodes: list = field(default_factory=list)
+    edges: list = field(default_factory=list)
+    roots: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def to_dict(self) -> dict:
+        return {"schema": SCHEMA_VERSION, "nodes": [asdict(n) for n in self.nodes],
+                "edges": [asdict(e) for e in self.edges], "roots": list(self.roots)}
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Graph:
+        if not isinstance(d, dict) or "nodes" not in d or "edges" not in d:
+            raise DTypeError("Graph.from_dict: expected a dict with 'nodes' and 'edges' (the "
+                             "output of Graph.to_dict())")
+        g = cls([Node(**n) for n in d["nodes"]], [Edge(**e) for e in d["edges"]],
+                list(d.get("roots", [])))
+        g.check()
+        return g
+
+    @classmethod
+    def from_json(cls, text: str) -> Graph:
+        return cls.from_dict(json.loads(text))
+
+    def in_edges(self, node_id: int) -> list:
+        return sorted((e for e in self.edges if e.dst == node_id), key=lambda e: e.arg)
+
+    def find(self, **meta) -> list:
+        """Nodes whose metadata (or op/kind/name) match every given key, e.g. ``find(step=3)``."""
+        def ok(n):
+            return all((n.meta.get(k) if k not in ("op", "kind", "name") else getattr(n, k)) == v
+                       for k, v in meta.items())
+        return [n for n in self.nodes if ok(n)]
+
+    def check(self) -> None:
+        """Validate: ids 0..n-1, no dangling edges, acyclic, per-edge gradient shapes match."""
+        n = len(self.nodes)
+        if [nd.id for nd in self.nodes] != list(range(n)):
+            raise ArgumentError("Graph.check: node ids must be 0..n-1 in order")
+        indeg = [0] * n
+        out = [[] for _ in range(n)]
+        for e in self.edges:
+            if not (0 <= e.src < n and 0 <= e.dst < n):
+                raise ArgumentError(f"Graph.check: edge {e.src}->{e.dst} points outside 0..{n - 1}")
+            if e.grad is not None and e.grad.get("shape") not in (None, self.nodes[e.src].shape):
+                raise ArgumentError(f"Graph.check: edge {e.src}->{e.dst} carries a gradient of "
+                                    f"shape {e.grad['shape']}; its source has shape "
+                                    f"{self.nodes[e.src].shape}")
+            indeg[e.dst] += 1
+            out[e.src].append(e.dst)
+        _check_args(self)
+        ready = [i for i in range(n) if indeg[i] == 0]
+        seen = 0
+        while ready:  # Kahn's algorithm: iterative, so any depth is fine
+            i = ready.pop()
+            seen += 1
+            for j in out[i]:
+                indeg[j] -= 1
+                if indeg[j] == 0:
+                    ready.append(j)
+        if seen != n:
+            raise ArgumentError("Graph.check: the graph has a cycle")
+
+
+def _check_args(g: Graph) -> None:
+    args: dict = {}
+    for e in g.edges:
+        if e.kind == "data":
+            args.setdefault(e.dst, []).append(e.arg)
+    for nd in g.nodes:
+        got = sorted(args.get(nd.id, []))
+        if nd.kind == "op" and got != list(range(len(got))):
+            raise ArgumentError(f"Graph.check: op node {nd.id} ({nd.op}) has inputs {got}; "
+                                f"expected 0..k-1 each once")
+        if nd.kind != "op" and got:
+            raise ArgumentError(f"Graph.check: leaf node {nd.id} has incoming data edges")
+
+
+def jsonable(v):
+    """Turn an op parameter into JSON-able data (small arrays as lists, big ones summarised)."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    if isinstance(v, (np.integer, np.floating, np.bool_)):
+        return v.item()
+    if isinstance(v, slice):
+        parts = ["" if x is None else str(x) for x in (v.start, v.stop, v.step)]
+        return ":".join(parts[:2] if v.step is None else parts)
+    if isinstance(v, np.ndarray):
+        if v.size <= 16:
+            return v.tolist()
+        return {"array": list(v.shape), "dtype": str(v.dtype)}
+    if isinstance(v, (tuple, list)):
+        return [jsonable(x) for x in v]
+    if v is Ellipsis:
+        return "..."
+    return repr(v)
+
+
+def summarize(arr: np.ndarray, max_values: int) -> dict:
+    a = np.asarray(arr, dtype=np.float64)
+    d = {"shape": list(arr.shape)}
+    if a.size:
+        with np.errstate(all="ignore"):
+            d.update(min=float(np.min(a)), max=float(np.max(a)), mean=float(np.mean(a)),
+                     norm=float(np.sqrt(np.sum(a * a))))
+    else:
+        d["norm"] = 0.0
+    if a.size <= max_values:
+        d["values"] = a.ravel().tolist()
+    return d
+
+
+def _post_order(roots) -> list:
+    """Tensors reachable from ``roots`` (all inputs, not only grad-requiring ones), each after its
+    inputs; iterative, with inputs visited in argument order for determinism."""
+    order, done, on_stack = [], set(), set()
+    for root in roots:
+        stack = [(root, 0)]
+        while stack:
+            t, i = stack.pop()
+            key = id(t)
+            if key in done:
+                continue
+            inputs = t._node.inputs if t._node is not None else ()
+            if i < len(inputs):
+                stack.append((t, i + 1))
+                child = inputs[i]
+                if id(child) not in done and id(child) not in on_stack:
+                    on_stack.add(id(child))
+                    stack.append((child, 0))
+                continue
+            done.add(key)
+            order.append(t)
+    return order
+
+
+def _leaf_kind(t) -> str:
+    if t._cut is not None:
+        return "cut"
+    return "param" if t.requires_grad else "input"
+
+
+def _sites(order) -> dict:
+    """Site of every op node: '<scope>/<op>#n', the n-th op of its kind (in creation order) in its
+    scope and time step / tree node. The T copies of one cell op share a site, which is how the
+    folded view merges them. Numbered per trace, so a graph's sites never depend on what the
+    process ran before."""
+    counts: dict = {}
+    sites = {}
+    for t in sorted((t for t in order if t._node is not None), key=lambda t: t._node.seq):
+        f = t._node.frame
+        key = (f.scope, f.meta.get("step"), f.meta.get("tree_node"), t._node.op.name)
+        n = counts.get(key, 0)
+        counts[key] = n + 1
+        sites[id(t)] = f"{f.scope}/{key[3]}#{n}" if f.scope else f"{key[3]}#{n}"
+    return sites
+
+
+def _node_of(i: int, t, max_values: int, site: str | None) -> Node:
+    node = t._node
+    meta: dict = {}
+    if node is not None:
+        meta = {k: jsonable(v) for k, v in node.frame.meta.items()}
+        meta["scope"] = node.frame.scope
+        meta["site"] = site
+    elif t._cut is not None:
+        meta["cut"] = True
+    return Node(
+        id=i, kind="op" if node is not None else _leaf_kind(t),
+        op=node.op.name if node is not None else None, name=t.name,
+        shape=list(t.shape), dtype=str(t.dtype),
+        params={k: jsonable(v) for k, v in node.params.items()} if node is not None else {},
+        meta=meta, value=summarize(t.data, max_values),
+        grad=summarize(t.grad, max_values) if t.grad is not None else None)
+
+
+def trace(*roots, max_values: int = 16) -> Graph:
+    """Capture the graph behind ``roots`` (Tensors) as a :class:`Graph`.
+
+    Run ``loss.backward(retain_grads=True)`` first to include every intermediate gradient and
+    the per-edge contributions (nabla_{W^(t)} L per time step); without it only leaves that
+    require grad carry gradients. ``max_values``: tensors with at most this many elements carry
+    their values (micrograd-style labels); larger ones only min/max/mean/norm.
+    """
+    if not roots:
+        raise ArgumentError("trace: expected at least one root Tensor")
+    for i, r in enumerate(roots):
+        if not hasattr(r, "_node"):
+            raise DTypeError(f"trace: argument #{i} must be a Tensor; got {type(r).__name__}")
+    order = _post_order(roots)
+    ids = {id(t): i for i, t in enumerate(order)}
+    sites = _sites(order)
+    g = Graph(nodes=[_node_of(i, t, max_values, sites.get(id(t))) for i, t in enumerate(order)],
+              roots=[ids[id(r)] for r in roots])
+    for t in order:
+        node = t._node
+        if node is None:
+            src = t._cut() if t._cut is not None else None
+            if src is not None and id(src) in ids:  # the boundary is inside this picture
+                g.edges.append(Edge(ids[id(src)], ids[id(t)], 0, kind="cut"))
+            continue
+        grads = node.edge_grads or [None] * len(node.inputs)
+        for arg, (x, gx) in enumerate(zip(node.inputs, grads)):
+            eg = summarize(gx, max_values) if gx is not None else None
+            g.edges.append(Edge(ids[id(x)], ids[id(t)], arg, grad=eg))
+    return g

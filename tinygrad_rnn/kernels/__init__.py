@@ -1,0 +1,9 @@
+"""Layer 0: Numba kernels on plain arrays (``<op>_fwd`` / ``<op>_bwd``), compiled lazily.
+
+Importing this package does not import Numba; the first call of a kernel does.
+"""
+
+from tinygrad_rnn.kernels.scatter import scatter_add_rows
+from tinygrad_rnn.kernels.xent import xent_bwd, xent_fwd
+
+__all__ = ["scatter_add_rows", "xent_fwd", "xent_bwd"]

@@ -1,0 +1,73 @@
+"""The one place that calls ``numba.njit``.
+
+Kernels are plain Python functions decorated with :func:`kernel`. Numba is imported and the
+function compiled only on the first call (``import tinygrad_rnn`` must not pay Numba's start-up),
+then once per new argument-type signature (float32 and float64 compile separately, lazily).
+
+Configuration, chosen once for every kernel:
+
+* ``cache=True`` so a second process loads machine code from disk; if no cache directory is
+  writable, Numba refuses at decoration time and we fall back to ``cache=False`` (slower first
+  call, same results).
+* a *subset* of fastmath: reassociation/contraction/reciprocals are allowed, but not ``nnan``
+  or ``ninf``, which would let LLVM delete the NaN/Inf checks that anomaly detection relies on.
+* ``boundscheck`` stays off: inputs are validated in the Python wrappers before a kernel runs.
+
+``NUMBA_DISABLE_JIT=1`` makes ``njit`` return the Python function, so every kernel also runs
+(slowly) as plain Python; the test suite passes both ways.
+"""
+
+from __future__ import annotations
+
+import threading
+
+FASTMATH = frozenset({"contract", "arcp", "reassoc", "nsz", "afn"})
+
+_lock = threading.Lock()
+
+
+def _compile(py_func):
+    import numba  # deferred: importing numba costs ~0.3 s
+
+    options = dict(nogil=True, fastmath=set(FASTMATH), error_model="numpy")
+    try:
+        return numba.njit(cache=True, **options)(py_func)
+    except RuntimeError:
+        # "cannot cache function ...: no locator available" (read-only install, no writable
+        # home): compile in memory instead.
+        return numba.njit(cache=False, **options)(py_func)
+
+
+class Kernel:
+    """A lazily compiled Numba kernel; call it like the function it wraps."""
+
+    __slots__ = ("py_func", "_compiled", "__name__", "__wrapped__")
+
+    def __init__(self, py_func):
+        self.py_func = py_func
+        self._compiled = None
+        self.__name__ = py_func.__name__
+        self.__wrapped__ = py_func  # help() and inspect see the kernel's own docstring
+
+    def __call__(self, *args):
+        fn = self._compiled
+        if fn is None:
+            with _lock:
+                if self._compiled is None:
+                    self._compiled = _compile(self.py_func)
+            fn = self._compiled
+        return fn(*args)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether Numba has compiled (or loaded from cache) this kernel in this process."""
+        return self._compiled is not None
+
+    def __repr__(self) -> str:
+        state = "compiled" if self.compiled else "not yet compiled"
+        return f"<kernel {self.__name__} ({state})>"
+
+
+def kernel(py_func) -> Kernel:
+    """Decorator: mark ``py_func`` as a Numba kernel compiled on first call."""
+    return Kernel(py_func)

@@ -1,0 +1,52 @@
+"""Matrix product (batched, NumPy semantics). Stays on NumPy/BLAS: no Numba loop beats it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_rnn.ops.registry import register
+
+
+def _fwd_matmul(a, b):
+    return a @ b, (a, b)
+
+
+def _swap(x):
+    return np.swapaxes(x, -1, -2)
+
+
+def _vjp_matmul(g, saved, needs):
+    a, b = saved
+    if a.ndim == 1 and b.ndim == 1:  # inner product
+        return (g * b if needs[0] else None), (g * a if needs[1] else None)
+    # A 1-D operand is promoted by NumPy, a (k,) -> (1, k) and b (k,) -> (k, 1), and the added axis
+    # is dropped from the result; redo that on a, b and g so the 2-D rule applies:
+    # dL/da = g b^T, dL/db = a^T g. Batch axes that broadcasting added are summed by the tape.
+    a2 = a[None, :] if a.ndim == 1 else a
+    b2 = b[:, None] if b.ndim == 1 else b
+    g2 = g[..., None, :] if a.ndim == 1 else (g[..., None] if b.ndim == 1 else g)
+    ga = gb = None
+    if needs[0]:
+        ga = g2 @ _swap(b2)
+        ga = ga[..., 0, :] if a.ndim == 1 else ga
+    if needs[1]:
+        gb = _swap(a2) @ g2
+        gb = gb[..., 0] if b.ndim == 1 else gb
+    return ga, gb
+
+
+def _matmul_explain(shapes, params):
+    sa, sb = shapes
+    if len(sa) == 0 or len(sb) == 0:
+        return f"operands must have at least 1 dimension; got shapes {sa} and {sb}"
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if ka != kb:
+        which = "b.shape[0]" if len(sb) == 1 else "b.shape[-2]"
+        return (f"inner dimensions differ: a.shape[-1] = {ka} (a: {sa}) but {which} = {kb} "
+                f"(b: {sb}); expected them equal")
+    return f"batch dimensions of a {sa[:-2]} and b {sb[:-2]} do not broadcast"
+
+
+register("matmul", _fwd_matmul, _vjp_matmul, arity=2, explain=_matmul_explain,
+         arg_names=("a", "b"))

@@ -1,0 +1,68 @@
+"""The op registry: every op defined once, as a forward and a VJP, registered by name.
+
+``forward(*arrays, **params) -> (out, saved)`` computes the result and whatever the VJP needs.
+``vjp(g, saved, needs, **params) -> tuple`` returns one gradient per input (``None`` where
+``needs[i]`` is false or the input is not differentiable). A VJP may return a gradient with the
+*broadcast* shape; the tape reduces it with the one shared :func:`unbroadcast`.
+``explain(shapes, params) -> str | None`` is only called after a forward failed, to turn NumPy's
+message into one that says which argument was expected to look how: the happy path pays nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    forward: Callable
+    vjp: Callable
+    arity: int | None  # number of tensor inputs; None = variadic (concat, stack)
+    explain: Callable | None = None
+    arg_names: tuple = ()
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(name, forward, vjp, *, arity, explain=None, arg_names=()) -> Op:
+    if name in REGISTRY:
+        raise RuntimeError(f"op {name!r} registered twice")
+    op = Op(name, forward, vjp, arity, explain, tuple(arg_names))
+    REGISTRY[name] = op
+    return op
+
+
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` over the axes NumPy broadcasting added or stretched, giving ``shape``.
+
+    The VJP of ``y = f(a, b)`` with broadcasting is the VJP without it, summed over every axis
+    along which ``a`` was repeated: leading axes ``a`` lacked, and axes where ``a`` had size 1.
+    """
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def broadcast_explain(shapes, params):
+    """Shared explanation for elementwise ops whose operands do not broadcast."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        got = " and ".join(str(s) for s in shapes)
+        return (f"operands of shapes {got} do not broadcast: expected each axis, aligned from "
+                f"the right, to be equal or 1")
+    return None

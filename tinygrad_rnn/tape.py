@@ -1,0 +1,121 @@
+"""The tape: recorded op applications and the metadata context they are recorded in.
+
+An :class:`OpNode` is created for every op application whose inputs need gradients (and only
+then). It keeps the op, its input tensors, its parameters, the values its VJP needs (``saved``),
+and the metadata :class:`Frame` that was current when it ran. Frames come from a ``ContextVar``,
+so metadata is per thread and per asyncio task, and is never passed by hand.
+"""
+
+from __future__ import annotations
+
+import itertools
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+_seq = itertools.count()
+
+
+class Frame:
+    """One level of the metadata context: the scope path and the metadata dict (immutable)."""
+
+    __slots__ = ("scope", "meta")
+
+    def __init__(self, scope: str, meta: dict):
+        self.scope = scope
+        self.meta = meta
+
+    def child(self, name: str | None, meta: dict) -> Frame:
+        scope = self.scope if not name else (f"{self.scope}/{name}" if self.scope else name)
+        return Frame(scope, {**self.meta, **meta})
+
+    def where(self) -> str:
+        """Human-readable location for error messages: "scope 'rnn/cell', step 3"."""
+        parts = [f"scope '{self.scope}'"] if self.scope else []
+        parts += [f"{k.replace('_', ' ')} {self.meta[k]}" for k in ("step", "tree_node", "layer")
+                  if self.meta.get(k) is not None]
+        return ", ".join(parts)
+
+
+_ROOT = Frame("", {})
+_frame: ContextVar[Frame | None] = ContextVar("tinygrad_rnn_frame", default=None)
+_grad_enabled: ContextVar[bool] = ContextVar("tinygrad_rnn_grad", default=True)
+_anomaly: ContextVar[bool] = ContextVar("tinygrad_rnn_anomaly", default=False)
+
+
+def current_frame() -> Frame:
+    f = _frame.get()
+    return _ROOT if f is None else f
+
+
+@contextmanager
+def scope(name: str | None = None, **meta):
+    """Record every op run inside under scope ``name`` (nested with '/') and metadata ``meta``.
+
+    Known keys: ``step`` (time index t), ``tree_node``, ``depth``, ``role`` (e.g. ``'gate_f'``),
+    ``layer``, ``direction``; any other key is kept too and shows up in ``tr.trace``.
+
+    >>> with tr.scope("rnn", step=3):
+    ...     h = (W @ h + U @ x).tanh()     # both nodes carry scope 'rnn', step 3
+    """
+    token = _frame.set(current_frame().child(name, meta))
+    try:
+        yield
+    finally:
+        _frame.reset(token)
+
+
+@contextmanager
+def no_grad():
+    """Run ops without recording them: results have ``requires_grad=False``."""
+    token = _grad_enabled.set(False)
+    try:
+        yield
+    finally:
+        _grad_enabled.reset(token)
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled.get()
+
+
+@contextmanager
+def detect_anomaly():
+    """Check every forward result and every backward gradient for NaN/Inf.
+
+    The first op that produces one raises :class:`~tinygrad_rnn.errors.AnomalyError` naming the op,
+    its scope/step/tree node and statistics of its inputs. Slow: use it to hunt a NaN, not to train.
+    """
+    token = _anomaly.set(True)
+    try:
+        yield
+    finally:
+        _anomaly.reset(token)
+
+
+def anomaly_enabled() -> bool:
+    return _anomaly.get()
+
+
+class OpNode:
+    """One recorded op application (the creator of exactly one output tensor)."""
+
+    __slots__ = ("op", "inputs", "params", "saved", "needs", "frame", "seq", "edge_grads",
+                 "freed")
+
+    def __init__(self, op, inputs, params, saved, needs, frame):
+        self.op = op
+        self.inputs = inputs
+        self.params = params
+        self.saved = saved
+        self.needs = needs
+        self.frame = frame
+        self.seq = next(_seq)  # creation order: a valid topological order of the tape
+        self.edge_grads = None  # per-input gradient contributions, kept on request
+        self.freed = False
+
+    def where(self) -> str:
+        return self.frame.where()
+
+    def __repr__(self) -> str:
+        loc = self.where()
+        return f"<OpNode {self.op.name}{' at ' + loc if loc else ''}>"

@@ -1,0 +1,243 @@
+"""``Tensor``: a thin handle on a NumPy array that records the ops applied to it.
+
+The handle holds ``data`` (an ndarray), ``grad``, ``requires_grad``, an optional ``name`` and the
+:class:`~tinygrad_rnn.tape.OpNode` that created it (``None`` for leaves). Every operator is an
+explicit method that calls :func:`apply` with a registered op.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from tinygrad_rnn import autodiff
+from tinygrad_rnn.dtypes import as_float_array
+from tinygrad_rnn.errors import AnomalyError, ArgumentError, DTypeError, ShapeError
+from tinygrad_rnn.ops import REGISTRY
+from tinygrad_rnn.tape import OpNode, anomaly_enabled, current_frame, is_grad_enabled
+
+_FORWARD_ERRORS = (ValueError, IndexError, TypeError, FloatingPointError)
+
+
+def _forward_error(op, inputs, params, exc) -> Exception:
+    shapes = [t.data.shape for t in inputs]
+    detail = op.explain(shapes, params) if op.explain is not None else None
+    where = current_frame().where()
+    msg = f"{op.name}: {detail or exc}"
+    if not detail:
+        names = op.arg_names or [f"#{i}" for i in range(len(inputs))]
+        msg += " (input shapes: " + ", ".join(f"{n} {s}" for n, s in zip(names, shapes)) + ")"
+    if where:
+        msg += f" [at {where}]"
+    kind = ShapeError if isinstance(exc, ValueError) or detail else ArgumentError
+    return kind(msg)
+
+
+def apply(op, inputs: tuple, params: dict) -> Tensor:
+    """Run ``op`` forward on the inputs' arrays; record an OpNode if any input needs grad."""
+    try:
+        out, saved = op.forward(*[t.data for t in inputs], **params)
+    except _FORWARD_ERRORS as exc:
+        raise _forward_error(op, inputs, params, exc) from None
+    if not isinstance(out, np.ndarray):
+        out = np.asarray(out)
+    if anomaly_enabled() and not np.all(np.isfinite(out)):
+        where = current_frame().where() or "top level"
+        raise AnomalyError(f"detect_anomaly: forward of op '{op.name}' ({where}) produced "
+                           f"NaN/Inf; inputs: {autodiff.describe_inputs(inputs)}")
+    if not is_grad_enabled():
+        return Tensor._make(out, None)
+    needs = tuple(t.requires_grad for t in inputs)
+    if not any(needs):
+        return Tensor._make(out, None)
+    node = OpNode(op, inputs, params, saved, needs, current_frame())
+    return Tensor._make(out, node)
+
+
+def _norm_axis(axis, ndim: int, func: str):
+    """None -> None; int or sequence -> sorted tuple of non-negative axes (checked)."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
+            raise ShapeError(f"{func}: argument 'axis' must be in [{-ndim}, {ndim}) for a "
+                             f"{ndim}-d tensor; got {axis!r}")
+        out.append(int(a) % ndim)
+    return tuple(sorted(set(out)))
+
+
+def _norm_index(index):
+    """Lists become int/bool arrays; Tensors are refused (an index is data, not a value)."""
+    items = index if isinstance(index, tuple) else (index,)
+    fixed = []
+    for i in items:
+        if isinstance(i, Tensor):
+            raise DTypeError("getitem: index must be ints, slices or an integer/bool array; got a "
+                             "Tensor (use t.numpy().astype(int) if you mean its values)")
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "iub":
+            raise DTypeError(f"getitem: index arrays must be integer or bool; got {i.dtype}")
+        fixed.append(i)
+    return tuple(fixed) if isinstance(index, tuple) else fixed[0]
+
+
+class Tensor:
+    """An n-d float array that remembers how it was computed.
+
+    >>> x = tr.Tensor([1.0, 2.0], requires_grad=True, name="x")
+    >>> y = (x * x).sum(); y.backward(); x.grad      # dy/dx = 2x
+    array([2., 4.])
+
+    data: ndarray (float64 by default, float32 supported; see ``tinygrad_rnn.dtypes``).
+    grad: ndarray of the same shape after ``backward()``, accumulated until zeroed.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_node", "_cut", "__weakref__")
+    __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, name: str | None = None, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = as_float_array(data, dtype)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._node = None
+        self._cut = None
+
+    @classmethod
+    def _make(cls, data: np.ndarray, node) -> Tensor:
+        t = object.__new__(cls)
+        t.data, t.grad, t.requires_grad, t.name, t._node, t._cut = (
+            data, None, node is not None, None, node, None)
+        return t
+
+    # ---- introspection -------------------------------------------------------------------
+    shape = property(lambda self: self.data.shape, doc="Shape of ``data``.")
+    dtype = property(lambda self: self.data.dtype, doc="dtype of ``data``.")
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size)
+    is_leaf = property(lambda self: self._node is None, doc="Not made by a recorded op.")
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def label(self) -> str:
+        """Name if set, else the creating op's name, else 'input'/'param' (for messages)."""
+        if self.name:
+            return repr(self.name)
+        if self._node is not None:
+            return f"<{self._node.op.name}>"
+        return "<param>" if self.requires_grad else "<input>"
+
+    def __repr__(self) -> str:
+        extra = f", name={self.name!r}" if self.name else ""
+        extra += ", requires_grad=True" if self.requires_grad else ""
+        body = np.array2string(self.data, precision=4, threshold=20, separator=", ")
+        return f"Tensor({body}, dtype={self.dtype}{extra})"
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (not a copy)."""
+        return self.data
+
+    def item(self) -> float:
+        if self.data.size != 1:
+            raise ShapeError(f"item: tensor must have exactly one element; got shape {self.shape}")
+        return float(self.data.reshape(()))
+
+    # ---- autodiff ------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph: bool = False, retain_grads: bool = False):
+        """Backpropagate from this tensor; see :func:`tinygrad_rnn.autodiff.backward`."""
+        autodiff.backward(self, grad, retain_graph=retain_graph, retain_grads=retain_grads)
+
+    def detach(self, cut: bool = False) -> Tensor:
+        """Same values, no history: gradients stop here.
+
+        cut=True marks a truncated-BPTT boundary: the result remembers (weakly, so old graphs can
+        still be freed) where it came from, and ``tr.trace`` draws that edge as a cut.
+        """
+        t = Tensor._make(self.data, None)
+        if cut:
+            t._cut = weakref.ref(self)
+        return t
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ---- arithmetic ----------------------------------------------------------------------
+    def _coerce(self, other) -> Tensor:
+        if isinstance(other, Tensor):
+            return other
+        arr = np.asarray(other)
+        if arr.dtype.kind != "f":  # Python ints/floats/bools adopt this tensor's dtype
+            arr = as_float_array(arr, self.dtype, "operator", "other")
+        elif arr.ndim == 0 and not isinstance(other, np.ndarray):
+            arr = arr.astype(self.dtype)
+        return Tensor._make(arr, None)
+
+    def _bin(self, name, other, reflected=False) -> Tensor:
+        other = self._coerce(other)
+        pair = (other, self) if reflected else (self, other)
+        return apply(REGISTRY[name], pair, {})
+
+    def __add__(self, o): return self._bin("add", o)
+    def __radd__(self, o): return self._bin("add", o, True)
+    def __sub__(self, o): return self._bin("sub", o)
+    def __rsub__(self, o): return self._bin("sub", o, True)
+    def __mul__(self, o): return self._bin("mul", o)
+    def __rmul__(self, o): return self._bin("mul", o, True)
+    def __truediv__(self, o): return self._bin("div", o)
+    def __rtruediv__(self, o): return self._bin("div", o, True)
+    def __pow__(self, o): return self._bin("pow", o)
+    def __rpow__(self, o): return self._bin("pow", o, True)
+    def __matmul__(self, o): return self._bin("matmul", o)
+    def __rmatmul__(self, o): return self._bin("matmul", o, True)
+    def __neg__(self): return apply(REGISTRY["neg"], (self,), {})
+
+    # ---- elementwise functions ------------------------------------------------------------
+    def exp(self) -> Tensor: return apply(REGISTRY["exp"], (self,), {})
+    def log(self) -> Tensor: return apply(REGISTRY["log"], (self,), {})
+    def tanh(self) -> Tensor: return apply(REGISTRY["tanh"], (self,), {})
+    def sigmoid(self) -> Tensor: return apply(REGISTRY["sigmoid"], (self,), {})
+    def relu(self) -> Tensor: return apply(REGISTRY["relu"], (self,), {})
+
+    # ---- reductions -----------------------------------------------------------------------
+    def _reduce(self, name, axis, keepdims) -> Tensor:
+        axis = _norm_axis(axis, self.ndim, name)
+        return apply(REGISTRY[name], (self,), {"axis": axis, "keepdims": bool(keepdims)})
+
+    def sum(self, axis=None, keepdims: bool = False) -> Tensor:
+        """Sum over ``axis`` (int, tuple or None for all)."""
+        return self._reduce("sum", axis, keepdims)
+
+    def mean(self, axis=None, keepdims: bool = False) -> Tensor:
+        return self._reduce("mean", axis, keepdims)
+
+    def max(self, axis=None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis``; tied maxima share the gradient equally."""
+        if self.size == 0:
+            raise ShapeError(f"max: cannot reduce an empty tensor (shape {self.shape})")
+        return self._reduce("max", axis, keepdims)
+
+    # ---- shape ------------------------------------------------------------------------------
+    def reshape(self, *shape) -> Tensor:
+        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        return apply(REGISTRY["reshape"], (self,), {"shape": tuple(int(s) for s in shape)})
+
+    def transpose(self, *axes) -> Tensor:
+        axes = tuple(axes[0]) if len(axes) == 1 and not isinstance(axes[0], int) else axes
+        return apply(REGISTRY["transpose"], (self,), {"axes": tuple(axes) or None})
+
+    @property
+    def T(self) -> Tensor:
+        return self.transpose()
+
+    def __getitem__(self, index) -> Tensor:
+        return apply(REGISTRY["getitem"], (self,), {"index": _norm_index(index)})
+
+    # Tensors are compared by identity (they are graph nodes); use .data for values.
+    __hash__ = object.__hash__
