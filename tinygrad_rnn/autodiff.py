@@ -12,7 +12,7 @@ import numpy as np
 
 from tinygrad_rnn.errors import AnomalyError, GradError, ShapeError
 from tinygrad_rnn.ops.registry import unbroadcast
-from tinygrad_rnn.tape import anomaly_enabled
+from tinygrad_rnn.tape import FREED, anomaly_enabled
 
 
 def _collect(root) -> list:
@@ -123,5 +123,4 @@ def backward(root, grad=None, retain_graph: bool = False, retain_grads: bool = F
         if retain_grads:
             node.edge_grads = edges
         if not retain_graph:
-            node.saved = None
-            node.freed = True
+            node.saved = FREED

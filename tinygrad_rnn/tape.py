@@ -37,14 +37,13 @@ class Frame:
 
 
 _ROOT = Frame("", {})
-_frame: ContextVar[Frame | None] = ContextVar("tinygrad_rnn_frame", default=None)
+_frame: ContextVar[Frame] = ContextVar("tinygrad_rnn_frame", default=_ROOT)
 _grad_enabled: ContextVar[bool] = ContextVar("tinygrad_rnn_grad", default=True)
 _anomaly: ContextVar[bool] = ContextVar("tinygrad_rnn_anomaly", default=False)
 
 
 def current_frame() -> Frame:
-    f = _frame.get()
-    return _ROOT if f is None else f
+    return _frame.get()
 
 
 @contextmanager
@@ -96,11 +95,13 @@ def anomaly_enabled() -> bool:
     return _anomaly.get()
 
 
+FREED = object()  # marks ``saved`` released by backward (``None`` is a valid saved value)
+
+
 class OpNode:
     """One recorded op application (the creator of exactly one output tensor)."""
 
-    __slots__ = ("op", "inputs", "params", "saved", "needs", "frame", "seq", "edge_grads",
-                 "freed")
+    __slots__ = ("op", "inputs", "params", "saved", "needs", "frame", "seq", "edge_grads")
 
     def __init__(self, op, inputs, params, saved, needs, frame):
         self.op = op
@@ -111,7 +112,11 @@ class OpNode:
         self.frame = frame
         self.seq = next(_seq)  # creation order: a valid topological order of the tape
         self.edge_grads = None  # per-input gradient contributions, kept on request
-        self.freed = False
+
+    @property
+    def freed(self) -> bool:
+        """True once backward (without retain_graph) released the saved values."""
+        return self.saved is FREED
 
     def where(self) -> str:
         return self.frame.where()

@@ -15,7 +15,7 @@ from tinygrad_rnn import autodiff
 from tinygrad_rnn.dtypes import as_float_array
 from tinygrad_rnn.errors import AnomalyError, ArgumentError, DTypeError, ShapeError
 from tinygrad_rnn.ops import REGISTRY
-from tinygrad_rnn.tape import OpNode, anomaly_enabled, current_frame, is_grad_enabled
+from tinygrad_rnn.tape import OpNode, _anomaly, _frame, _grad_enabled, current_frame
 
 _FORWARD_ERRORS = (ValueError, IndexError, TypeError, FloatingPointError)
 
@@ -35,24 +35,34 @@ def _forward_error(op, inputs, params, exc) -> Exception:
 
 
 def apply(op, inputs: tuple, params: dict) -> Tensor:
-    """Run ``op`` forward on the inputs' arrays; record an OpNode if any input needs grad."""
+    """Run ``op`` forward on the inputs' arrays; record an OpNode if any input needs grad.
+
+    This is the hot path of every training loop, hence the unrolled 1- and 2-input cases.
+    """
+    n = len(inputs)
     try:
-        out, saved = op.forward(*[t.data for t in inputs], **params)
+        if n == 1:
+            a = inputs[0]
+            out, saved = op.forward(a.data, **params)
+            needs = (a.requires_grad,)
+        elif n == 2:
+            a, b = inputs
+            out, saved = op.forward(a.data, b.data, **params)
+            needs = (a.requires_grad, b.requires_grad)
+        else:
+            out, saved = op.forward(*[t.data for t in inputs], **params)
+            needs = tuple([t.requires_grad for t in inputs])
     except _FORWARD_ERRORS as exc:
         raise _forward_error(op, inputs, params, exc) from None
-    if not isinstance(out, np.ndarray):
-        out = np.asarray(out)
-    if anomaly_enabled() and not np.all(np.isfinite(out)):
-        where = current_frame().where() or "top level"
-        raise AnomalyError(f"detect_anomaly: forward of op '{op.name}' ({where}) produced "
-                           f"NaN/Inf; inputs: {autodiff.describe_inputs(inputs)}")
-    if not is_grad_enabled():
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)  # full reductions return NumPy scalars
+    if _anomaly.get() and not np.all(np.isfinite(out)):
+        raise AnomalyError(f"detect_anomaly: forward of op '{op.name}' "
+                           f"({current_frame().where() or 'top level'}) produced NaN/Inf; "
+                           f"inputs: {autodiff.describe_inputs(inputs)}")
+    if True not in needs or not _grad_enabled.get():
         return Tensor._make(out, None)
-    needs = tuple(t.requires_grad for t in inputs)
-    if not any(needs):
-        return Tensor._make(out, None)
-    node = OpNode(op, inputs, params, saved, needs, current_frame())
-    return Tensor._make(out, node)
+    return Tensor._make(out, OpNode(op, inputs, params, saved, needs, _frame.get()))
 
 
 def _norm_axis(axis, ndim: int, func: str):
@@ -112,8 +122,10 @@ class Tensor:
     @classmethod
     def _make(cls, data: np.ndarray, node) -> Tensor:
         t = object.__new__(cls)
-        t.data, t.grad, t.requires_grad, t.name, t._node, t._cut = (
-            data, None, node is not None, None, node, None)
+        t.data = data
+        t.grad = t.name = t._cut = None
+        t.requires_grad = node is not None
+        t._node = node
         return t
 
     # ---- introspection -------------------------------------------------------------------
