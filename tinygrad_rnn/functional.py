@@ -72,6 +72,19 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     return apply(REGISTRY["matmul"], (a, _tensor(b, "matmul", "b", like=a)), {})
 
 
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Affine map y = x W^T + b in one node: x (..., in), W (out, in), b (out,) -> (..., out).
+
+    The weight layout is PyTorch's, so state dicts move both ways. In the seeds' notation
+    U x^(t) + b is ``linear(x_t, U, b)``.
+    """
+    x = _tensor(x, "linear", "x")
+    weight = _tensor(weight, "linear", "weight", like=x)
+    if bias is None:
+        return matmul(x, weight.T)
+    return apply(REGISTRY["linear"], (x, weight, _tensor(bias, "linear", "bias", like=x)), {})
+
+
 def where(cond, a, b) -> Tensor:
     """Elementwise ``a if cond else b``; ``cond`` is a bool array (not differentiated).
 

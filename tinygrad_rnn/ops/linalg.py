@@ -50,3 +50,32 @@ def _matmul_explain(shapes, params):
 
 register("matmul", _fwd_matmul, _vjp_matmul, arity=2, explain=_matmul_explain,
          arg_names=("a", "b"))
+
+
+def _fwd_linear(x, w, b):
+    """y = x W^T + b: x (..., in), W (out, in) (PyTorch's layout), b (out,)."""
+    y = x @ w.T
+    y += b  # y is a fresh array: add the bias in place, no extra temporary
+    return y, (x, w)
+
+
+def _vjp_linear(g, saved, needs):
+    x, w = saved
+    gx = g @ w if needs[0] else None
+    gw = None
+    if needs[1]:  # sum over every leading (batch/time) axis: dL/dW = sum_n g_n x_n^T
+        gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+    gb = g.reshape(-1, g.shape[-1]).sum(axis=0) if needs[2] else None
+    return gx, gw, gb
+
+
+def _linear_explain(shapes, params):
+    sx, sw, sb = shapes
+    if len(sw) != 2 or not sx or sx[-1] != sw[1]:
+        return (f"weight must be (out, in) with in = x.shape[-1] = {sx[-1] if sx else None}; "
+                f"got x {sx}, weight {sw}")
+    return f"bias must have shape ({sw[0]},); got {sb}"
+
+
+register("linear", _fwd_linear, _vjp_linear, arity=3, explain=_linear_explain,
+         arg_names=("x", "weight", "bias"))
