@@ -29,7 +29,21 @@ def _binary(fn, shapes, positive_b=False):
 
 BCAST = [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((3, 1), (1, 4)), ((1,), (2, 3)), ((), (3,))]
 
+def _cell(op, gates, **params):
+    """(x, h[, c], W_ih, W_hh, b_ih, b_hh) for a fused cell op with B=2, I=3, H=2."""
+    from tinygrad_rnn.tensor import apply
+
+    n_state = 2 if op == "lstm_cell" else 1
+    shapes = [(2, 3)] + [(2, 2)] * n_state + [(gates * 2, 3), (gates * 2, 2), (gates * 2,),
+                                              (gates * 2,)]
+    return (lambda *xs: apply(REGISTRY[op], xs, params), [_p(*s) for s in shapes])
+
+
 CASES = {
+    "rnn_cell": [_cell("rnn_cell", 1, nonlinearity="tanh"),
+                 _cell("rnn_cell", 1, nonlinearity="relu")],
+    "lstm_cell": [_cell("lstm_cell", 4)],
+    "gru_cell": [_cell("gru_cell", 3, reset_after=True), _cell("gru_cell", 3, reset_after=False)],
     "add": _binary(lambda a, b: a + b, BCAST),
     "sub": _binary(lambda a, b: a - b, BCAST),
     "mul": _binary(lambda a, b: a * b, BCAST),

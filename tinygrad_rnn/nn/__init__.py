@@ -1,0 +1,9 @@
+"""Layer 5: modules, cells and recurrent layers (PyTorch-compatible names and shapes)."""
+
+from tinygrad_rnn.nn.cells import GRUCell, LSTMCell, RNNCell
+from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear
+from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN
+
+__all__ = ["Module", "Linear", "Embedding", "Dropout", "RNNCell", "LSTMCell", "GRUCell", "RNN",
+           "LSTM", "GRU"]

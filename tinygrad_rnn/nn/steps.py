@@ -1,0 +1,94 @@
+"""One time step of each recurrent cell, as functions of tensors (used by cells and layers).
+
+Composite steps record every gate as its own node, tagged with a ``role`` (``gate_i``, ``c``,
+``h``, ...) for the pictures; fused steps record one node (``rnn_cell``/``lstm_cell``/
+``gru_cell``) and give the same numbers. Notation (seeds 000/001, PyTorch layout):
+U = weight_ih (G*H, I), W = weight_hh (G*H, H), b = bias_ih + bias_hh.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinygrad_rnn import functional as F
+from tinygrad_rnn.ops import REGISTRY
+from tinygrad_rnn.tape import scope
+from tinygrad_rnn.tensor import Tensor, apply
+
+
+def _bias(b, w) -> Tensor:
+    """bias=False modules still feed the fused ops a (constant, grad-free) zero bias."""
+    return b if b is not None else Tensor._make(np.zeros(w.shape[0], dtype=w.dtype), None)
+
+
+def _affine(x, h, p):
+    w_ih, w_hh, b_ih, b_hh = p
+    return F.linear(x, w_ih, _bias(b_ih, w_ih)) + F.linear(h, w_hh, _bias(b_hh, w_hh))
+
+
+def rnn_step(x: Tensor, h: Tensor, p: tuple, nonlinearity: str = "tanh", fused: bool = False):
+    """Elman: a^(t) = U x^(t) + W h^(t-1) + b,  h^(t) = tanh(a^(t))  (or relu). -> (B, H)."""
+    if fused:
+        args = (x, h, p[0], p[1], _bias(p[2], p[0]), _bias(p[3], p[1]))
+        return apply(REGISTRY["rnn_cell"], args, {"nonlinearity": nonlinearity})
+    with scope(role="a"):
+        a = _affine(x, h, p)
+    with scope(role="h"):
+        return a.tanh() if nonlinearity == "tanh" else a.relu()
+
+
+def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
+    """LSTM (gate order i, f, g, o as PyTorch; seeds' eqs. 8-12 with s = c, q = o):
+
+    i = sigma(U_i x + W_i h + b_i), f = sigma(...), g = tanh(...), o = sigma(...)
+    c^(t) = f * c^(t-1) + i * g,   h^(t) = o * tanh(c^(t)).   -> (h, c), each (B, H).
+    """
+    if fused:
+        args = (x, h, c, p[0], p[1], _bias(p[2], p[0]), _bias(p[3], p[1]))
+        hc = apply(REGISTRY["lstm_cell"], args, {})
+        with scope(role="h"):
+            h2, c2 = F.split(hc, 2, axis=-1)
+        return h2, c2
+    with scope(role="gates"):
+        z = _affine(x, h, p)
+        zi, zf, zg, zo = F.split(z, 4, axis=-1)
+    gates = []
+    for role, zz, act in (("gate_i", zi, "sigmoid"), ("gate_f", zf, "sigmoid"),
+                          ("gate_g", zg, "tanh"), ("gate_o", zo, "sigmoid")):
+        with scope(role=role):
+            gates.append(zz.sigmoid() if act == "sigmoid" else zz.tanh())
+    i, f, g, o = gates
+    with scope(role="c"):
+        c2 = f * c + i * g
+    with scope(role="h"):
+        h2 = o * c2.tanh()
+    return h2, c2
+
+
+def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bool = False):
+    """GRU (gate order r, z, n as PyTorch). reset_after=True (PyTorch):
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); reset_after=False (Cho 2014, the seeds):
+    n = tanh(W_in x + b_in + W_hn (r * h) + b_hn). Then h^(t) = (1 - z) * n + z * h^(t-1).
+    """
+    if fused:
+        args = (x, h, p[0], p[1], _bias(p[2], p[0]), _bias(p[3], p[1]))
+        return apply(REGISTRY["gru_cell"], args, {"reset_after": bool(reset_after)})
+    w_ih, w_hh, b_ih, b_hh = p
+    H = w_hh.shape[1]
+    with scope(role="gates"):
+        ir, iz, i_n = F.split(F.linear(x, w_ih, _bias(b_ih, w_ih)), 3, axis=-1)
+        if reset_after:
+            hr, hz, h_n = F.split(F.linear(h, w_hh, _bias(b_hh, w_hh)), 3, axis=-1)
+        else:
+            hr, hz = F.split(F.linear(h, w_hh[: 2 * H], _bias(b_hh, w_hh)[: 2 * H]), 2, -1)
+    with scope(role="gate_r"):
+        r = (ir + hr).sigmoid()
+    with scope(role="gate_z"):
+        z = (iz + hz).sigmoid()
+    with scope(role="gate_n"):
+        if reset_after:
+            n = (i_n + r * h_n).tanh()
+        else:
+            n = (i_n + F.linear(r * h, w_hh[2 * H:], _bias(b_hh, w_hh)[2 * H:])).tanh()
+    with scope(role="h"):
+        return n + z * (h - n)
