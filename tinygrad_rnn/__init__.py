@@ -33,7 +33,8 @@ from tinygrad_rnn.tensor import Tensor
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "functional", "F", "data", "nn", "concat", "stack", "split", "where", "no_grad", "scope",
+    "Tensor", "functional", "F", "data", "nn", "concat", "stack", "split", "where", "no_grad",
+    "scope",
     "detect_anomaly", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace",
     "Graph", "Node", "Edge", "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError",
     "ArgumentError", "GradError", "AnomalyError", "ParseError",

@@ -10,7 +10,7 @@ from tinygrad_rnn.tensor import Tensor
 
 
 def as_rng(rng) -> np.random.Generator:
-    """None -> a fresh generator (OS entropy); an int -> ``default_rng(seed)``; a Generator as is."""
+    """None -> a fresh generator (OS entropy); int -> ``default_rng(seed)``; Generator as is."""
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or isinstance(rng, (int, np.integer)):
@@ -20,7 +20,7 @@ def as_rng(rng) -> np.random.Generator:
 
 
 def uniform_param(rng, shape, bound: float, name: str, dtype=None) -> Tensor:
-    """U(-bound, bound): PyTorch's default for Linear and recurrent weights (bound = 1/sqrt(fan))."""
+    """U(-bound, bound): PyTorch's default for Linear and recurrent weights (1/sqrt(fan))."""
     dtype = check_float_dtype(dtype, "init", "dtype") if dtype is not None else get_default_dtype()
     data = rng.uniform(-bound, bound, size=shape).astype(dtype)
     return Tensor(data, requires_grad=True, name=name)

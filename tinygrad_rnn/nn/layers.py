@@ -40,7 +40,7 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """Lookup table: integer ids (any shape) -> rows of weight (num_embeddings, dim); N(0, 1) init."""
+    """Lookup table: integer ids (any shape) -> rows of weight (num_embeddings, dim); N(0, 1)."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, rng=None, dtype=None):
         check_size("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
