@@ -200,3 +200,37 @@ def test_float32_layers():
     out, h = m(np.ones((2, 1, 3), np.float32))
     out.sum().backward()
     assert out.dtype == np.float32 and m.weight_hh_l0.grad.dtype == np.float32
+
+
+def test_jordan_rnn_feeds_previous_output():
+    m = nn.JordanRNN(3, 4, 5, rng=0)
+    x = np.random.default_rng(0).standard_normal((4, 2, 3))
+    o = m(x)
+    assert o.shape == (4, 2, 5)
+    g = tr.trace(o)
+    # o^(t-1) (role o at step t-1) is an input of the hidden pre-activation at step t
+    o1 = g.find(role="o", step=1, op="linear")[0]
+    consumers = {g.nodes[e.dst].meta.get("step") for e in g.edges if e.src == o1.id}
+    assert 2 in consumers
+    targets = np.random.default_rng(1).integers(0, 5, (4, 2))
+    tf = m(x, feedback="target", targets=targets)
+    np.testing.assert_allclose(tf.data[0], o.data[0])  # same first step, different later
+    assert not np.allclose(tf.data[2], o.data[2])
+    xt = tr.Tensor(x, requires_grad=True)
+    assert tr.gradcheck(lambda a: m(a).sum(), [xt], mode="projection")
+
+
+def test_conditioned_cell_and_sequence_loss():
+    cell = nn.ConditionedRNNCell(3, 4, 5, rng=0)
+    h = cell(tr.Tensor(np.ones((2, 3))), tr.Tensor(np.zeros((2, 4))), [1, 4])
+    assert h.shape == (2, 4)
+    with pytest.raises(tr.ArgumentError, match=r"\[0, 5\)"):
+        cell(tr.Tensor(np.ones((2, 3))), tr.Tensor(np.zeros((2, 4))), [1, 7])
+    rng = np.random.default_rng(0)
+    logits = tr.Tensor(rng.standard_normal((4, 2, 5)), requires_grad=True)
+    y = rng.integers(0, 5, (4, 2))
+    loss = nn.sequence_cross_entropy(logits, y, lengths=[4, 2])
+    manual = -np.mean([np.log(np.exp(logits.data[t, b]) / np.exp(logits.data[t, b]).sum())[y[t, b]]
+                       for t in range(4) for b in range(2) if t < [4, 2][b]])
+    assert abs(loss.item() - manual) < 1e-12
+    assert abs(nn.perplexity(loss) - np.exp(manual)) < 1e-9

@@ -2,8 +2,11 @@
 
 from tinygrad_rnn.nn.cells import GRUCell, LSTMCell, RNNCell
 from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear
+from tinygrad_rnn.nn.losses import perplexity, sequence_cross_entropy
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN
+from tinygrad_rnn.nn.variants import ConditionedRNNCell, JordanRNN
 
 __all__ = ["Module", "Linear", "Embedding", "Dropout", "RNNCell", "LSTMCell", "GRUCell", "RNN",
-           "LSTM", "GRU"]
+           "LSTM", "GRU", "JordanRNN", "ConditionedRNNCell", "sequence_cross_entropy",
+           "perplexity"]
