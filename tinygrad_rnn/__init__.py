@@ -12,7 +12,7 @@ time (recurrent nets) and through structure (recursive nets over trees).
 Not affiliated with the tinygrad project.
 """
 
-from tinygrad_rnn import data, functional, nn
+from tinygrad_rnn import data, functional, handbptt, nn, optim
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.dtypes import get_default_dtype, set_default_dtype
 from tinygrad_rnn.errors import (
@@ -33,7 +33,7 @@ from tinygrad_rnn.tensor import Tensor
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "functional", "F", "data", "nn", "concat", "stack", "split", "where", "no_grad",
+    "Tensor", "functional", "F", "data", "nn", "optim", "handbptt", "concat", "stack", "split", "where", "no_grad",
     "scope",
     "detect_anomaly", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace",
     "Graph", "Node", "Edge", "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError",
