@@ -53,21 +53,26 @@ def _check(max_len, end_id, func):
         raise ArgumentError(f"{func}: argument 'max_len' must be a positive int; got {max_len!r}")
 
 
-def greedy(step, state, start_id: int, max_len: int, end_id: int | None = None) -> Hypothesis:
-    """Pick the most probable token at every step (one sequence: state batch of 1)."""
-    _check(max_len, end_id, "greedy")
+def _rollout(step, state, start_id, max_len, end_id, choose) -> Hypothesis:
+    """Feed each chosen token back in: choose(log_probs (V,)) -> next token id."""
     hyp, tok = Hypothesis([], 0.0), start_id
     with no_grad():
         for _ in range(max_len):
             logits, state = step(np.array([tok]), state)
             lp = _log_softmax(logits)[0]
-            tok = int(np.argmax(lp))
+            tok = choose(lp)
             hyp.tokens.append(tok)
             hyp.logprob += float(lp[tok])
             if tok == end_id:
                 hyp.finished = True
                 break
     return hyp
+
+
+def greedy(step, state, start_id: int, max_len: int, end_id: int | None = None) -> Hypothesis:
+    """Pick the most probable token at every step (one sequence: state batch of 1)."""
+    _check(max_len, end_id, "greedy")
+    return _rollout(step, state, start_id, max_len, end_id, lambda lp: int(np.argmax(lp)))
 
 
 def sample(step, state, start_id: int, max_len: int, rng: np.random.Generator,
@@ -79,22 +84,15 @@ def sample(step, state, start_id: int, max_len: int, rng: np.random.Generator,
         raise ArgumentError(f"sample: argument 'temperature' must be > 0; got {temperature!r}")
     if top_k is not None and top_k <= 0:
         raise ArgumentError(f"sample: argument 'top_k' must be a positive int; got {top_k!r}")
-    hyp, tok = Hypothesis([], 0.0), start_id
-    with no_grad():
-        for _ in range(max_len):
-            logits, state = step(np.array([tok]), state)
-            lp = _log_softmax(logits)[0]
-            z = lp / temperature
-            if top_k is not None and top_k < len(z):
-                z = np.where(z >= np.sort(z)[-top_k], z, -np.inf)
-            p = np.exp(z - z.max())
-            tok = int(rng.choice(len(p), p=p / p.sum()))
-            hyp.tokens.append(tok)
-            hyp.logprob += float(lp[tok])
-            if tok == end_id:
-                hyp.finished = True
-                break
-    return hyp
+
+    def choose(lp):
+        z = lp / temperature
+        if top_k is not None and top_k < len(z):
+            z = np.where(z >= np.sort(z)[-top_k], z, -np.inf)
+        p = np.exp(z - z.max())
+        return int(rng.choice(len(p), p=p / p.sum()))
+
+    return _rollout(step, state, start_id, max_len, end_id, choose)
 
 
 def beam_search(step, state, start_id: int, max_len: int, beam_width: int,

@@ -64,31 +64,30 @@ def scope(name: str | None = None, **meta):
 
 
 @contextmanager
-def no_grad():
-    """Run ops without recording them: results have ``requires_grad=False``."""
-    token = _grad_enabled.set(False)
+def _setting(var: ContextVar, value):
+    token = var.set(value)
     try:
         yield
     finally:
-        _grad_enabled.reset(token)
+        var.reset(token)
+
+
+def no_grad():
+    """Context: run ops without recording them (results have ``requires_grad=False``)."""
+    return _setting(_grad_enabled, False)
 
 
 def is_grad_enabled() -> bool:
     return _grad_enabled.get()
 
 
-@contextmanager
 def detect_anomaly():
-    """Check every forward result and every backward gradient for NaN/Inf.
+    """Context: check every forward result and every backward gradient for NaN/Inf.
 
     The first op that produces one raises :class:`~tinygrad_rnn.errors.AnomalyError` naming the op,
     its scope/step/tree node and statistics of its inputs. Slow: use it to hunt a NaN, not to train.
     """
-    token = _anomaly.set(True)
-    try:
-        yield
-    finally:
-        _anomaly.reset(token)
+    return _setting(_anomaly, True)
 
 
 def anomaly_enabled() -> bool:

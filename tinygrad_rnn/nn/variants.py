@@ -34,6 +34,13 @@ def _one_hot(ids, k: int, func: str, dtype) -> Tensor:
     return Tensor(np.eye(k, dtype=dtype)[ids])
 
 
+def _make_params(owner, rng, dtype, hidden: int, spec) -> None:
+    """Attributes from (attribute, seed-notation name, shape); U(-1/sqrt(H), 1/sqrt(H)) init."""
+    k = 1.0 / math.sqrt(hidden)
+    for attr, name, shape in spec:
+        setattr(owner, attr, uniform_param(rng, shape, k, name, dtype))
+
+
 class JordanRNN(Module):
     """Output-to-hidden recurrence over a whole sequence: x (T, B, I) -> logits o (T, B, K).
 
@@ -45,14 +52,11 @@ class JordanRNN(Module):
     def __init__(self, input_size, hidden_size, output_size, rng=None, dtype=None):
         check_size("JordanRNN", input_size=input_size, hidden_size=hidden_size,
                    output_size=output_size)
-        rng = as_rng(rng)
-        k = 1.0 / math.sqrt(hidden_size)
         self.hidden_size, self.output_size = hidden_size, output_size
-        self.weight_ih = uniform_param(rng, (hidden_size, input_size), k, "U", dtype)
-        self.weight_oh = uniform_param(rng, (hidden_size, output_size), k, "W", dtype)
-        self.bias_h = uniform_param(rng, (hidden_size,), k, "b", dtype)
-        self.weight_ho = uniform_param(rng, (output_size, hidden_size), k, "V", dtype)
-        self.bias_o = uniform_param(rng, (output_size,), k, "c", dtype)
+        _make_params(self, as_rng(rng), dtype, hidden_size, [
+            ("weight_ih", "U", (hidden_size, input_size)),
+            ("weight_oh", "W", (hidden_size, output_size)), ("bias_h", "b", (hidden_size,)),
+            ("weight_ho", "V", (output_size, hidden_size)), ("bias_o", "c", (output_size,))])
 
     def forward(self, x, feedback: str = "output", targets=None) -> Tensor:
         if feedback not in ("output", "target"):
@@ -88,13 +92,11 @@ class ConditionedRNNCell(Module):
     def __init__(self, input_size, hidden_size, output_size, rng=None, dtype=None):
         check_size("ConditionedRNNCell", input_size=input_size, hidden_size=hidden_size,
                    output_size=output_size)
-        rng = as_rng(rng)
-        k = 1.0 / math.sqrt(hidden_size)
         self.hidden_size, self.output_size = hidden_size, output_size
-        self.weight_ih = uniform_param(rng, (hidden_size, input_size), k, "U", dtype)
-        self.weight_hh = uniform_param(rng, (hidden_size, hidden_size), k, "W", dtype)
-        self.weight_yh = uniform_param(rng, (hidden_size, output_size), k, "R", dtype)
-        self.bias = uniform_param(rng, (hidden_size,), k, "b", dtype)
+        _make_params(self, as_rng(rng), dtype, hidden_size, [
+            ("weight_ih", "U", (hidden_size, input_size)),
+            ("weight_hh", "W", (hidden_size, hidden_size)),
+            ("weight_yh", "R", (hidden_size, output_size)), ("bias", "b", (hidden_size,))])
 
     def forward(self, x: Tensor, h: Tensor, y_prev) -> Tensor:
         if not isinstance(y_prev, Tensor):
