@@ -47,6 +47,53 @@ def per_node(shape, rounds=15, number=2000) -> dict:
             "overhead_per_node_us": (ta - tb) / 2 * 1e6, "ratio": ta / tb}
 
 
+def _ab(fa, fb, rounds=15, number=200) -> float:
+    """Median time of fa / median time of fb, interleaved."""
+    a, b = [], []
+    for _ in range(rounds):
+        a.append(timeit.timeit(fa, number=number))
+        b.append(timeit.timeit(fb, number=number))
+    return statistics.median(a) / statistics.median(b)
+
+
+def _kernel_rows(rng, n: int, d: int) -> list:
+    from tinygrad_rnn import kernels
+
+    z = rng.standard_normal((n, d)).astype(np.float32)
+    y = rng.integers(0, d, n).astype(np.int64)
+    g = np.ones(n, np.float32)
+    loss, lse = kernels.xent_fwd(z, y, -100)
+
+    def np_fwd():
+        m = z.max(axis=1, keepdims=True)
+        ls = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+        return ls - z[np.arange(n), y], ls
+
+    def np_bwd():
+        p = np.exp(z - lse[:, None])
+        p[np.arange(n), y] -= 1
+        return p * g[:, None]
+
+    idx = rng.integers(0, d, n).astype(np.int64)
+    src = rng.standard_normal((n, 64)).astype(np.float32)
+    out = np.zeros((d, 64), np.float32)
+    return [
+        (f"xent fwd ({n}, {d}) f32", _ab(lambda: kernels.xent_fwd(z, y, -100), np_fwd)),
+        (f"xent bwd ({n}, {d}) f32", _ab(lambda: kernels.xent_bwd(z, y, lse, g, -100), np_bwd)),
+        (f"scatter-add ({n} rows into {d}x64) vs np.add.at",
+         _ab(lambda: kernels.scatter_add_rows(out, idx, src), lambda: np.add.at(out, idx, src))),
+    ]
+
+
+def kernels_vs_numpy() -> list:
+    """Numba kernel time / best NumPy alternative time (below 1: the kernel wins)."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for n, d in [(25, 65), (128, 65), (1600, 65), (2048, 1000)]:
+        rows += _kernel_rows(rng, n, d)
+    return rows
+
+
 def import_time(runs=7) -> float:
     code = "import time; t=time.perf_counter(); import tinygrad_rnn; print(time.perf_counter()-t)"
     ts = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -77,6 +124,8 @@ def main() -> None:
         r = per_node(shape)
         print(f"per node {shape} float32: tape {r['tape_us']:.2f} us, numpy {r['numpy_us']:.2f} us"
               f" -> overhead {r['overhead_per_node_us']:.2f} us/node (ratio {r['ratio']:.2f})")
+    for name, ratio in kernels_vs_numpy():
+        print(f"{name}: Numba / NumPy time = {ratio:.2f}")
     print(f"import tinygrad_rnn: {import_time() * 1e3:.0f} ms (median of 7 fresh interpreters)")
     cache = tempfile.mkdtemp(prefix="nbcache")
     try:

@@ -68,3 +68,25 @@ def test_kernels_are_lazy_objects():
     k = kernels.scatter_add_rows
     assert "kernel scatter_add_rows" in repr(k)
     assert k.__wrapped__.__doc__ and "out[idx[i], :]" in k.__wrapped__.__doc__
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_numpy_path_equals_kernel_path(dtype, monkeypatch):
+    """Large inputs take the NumPy path; both paths give the same numbers."""
+    from tinygrad_rnn.ops import nnops
+
+    rng = np.random.default_rng(2)
+    z = (rng.standard_normal((300, 40)) * 10).astype(dtype)
+    y = rng.integers(0, 40, 300).astype(np.int64)
+    y[::7] = -100
+    g = rng.standard_normal(300).astype(dtype)
+    assert z.size > nnops.XENT_KERNEL_MAX
+    big = nnops.xent_rows_fwd(z, y, -100), None
+    big = (*big[0], nnops.xent_rows_bwd(z, y, big[0][1], g, -100))
+    monkeypatch.setattr(nnops, "XENT_KERNEL_MAX", 10**9)
+    small = nnops.xent_rows_fwd(z, y, -100)
+    small = (*small, nnops.xent_rows_bwd(z, y, small[1], g, -100))
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(big, small):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
