@@ -4,11 +4,21 @@ from tinygrad_rnn.nn.cells import GRUCell, LSTMCell, RNNCell
 from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear
 from tinygrad_rnn.nn.losses import perplexity, sequence_cross_entropy
 from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.nn.patterns import (
+    BiRNNTagger,
+    HopfieldNetwork,
+    SequenceClassifier,
+    SequenceGenerator,
+    aggregate,
+    attention_weights,
+    pad_sequences,
+)
 from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN
 from tinygrad_rnn.nn.seq2seq import Seq2Seq, inverse_sigmoid_schedule
 from tinygrad_rnn.nn.variants import ConditionedRNNCell, JordanRNN
 
 __all__ = ["Module", "Linear", "Embedding", "Dropout", "RNNCell", "LSTMCell", "GRUCell", "RNN",
            "LSTM", "GRU", "JordanRNN", "ConditionedRNNCell", "sequence_cross_entropy", "Seq2Seq",
-           "inverse_sigmoid_schedule",
+           "inverse_sigmoid_schedule", "BiRNNTagger", "SequenceClassifier", "SequenceGenerator",
+           "HopfieldNetwork", "aggregate", "attention_weights", "pad_sequences",
            "perplexity"]
