@@ -1,0 +1,60 @@
+"""viz: pictures of ``tinygrad_rnn`` graphs, to *see* how gradients flow through time and
+structure. Reads only the plain data of ``tr.trace`` (a ``tr.Graph``, its dict or saved JSON),
+builds DOT with the ``graphviz`` package and renders it with Graphviz ``dot`` or graphviz-pure.
+
+>>> import viz
+>>> g = viz.draw(loss, view="folded")         # graphviz.Digraph; shows inline in Jupyter
+>>> viz.render(g, "rnn.svg")                  # or .png / .pdf
+
+Views: ``unrolled`` (one cluster per step, per-step weight copies W^(t)), ``folded`` (the
+circuit diagram with delay markers), ``tree`` (backprop through structure), ``backward``
+(gradient norms as colours, values, highlighted paths). All output is deterministic.
+"""
+
+from __future__ import annotations
+
+import graphviz
+
+from viz._errors import (
+    GraphFormatError,
+    OptionError,
+    RendererNotFoundError,
+    RenderError,
+    SummaryWarning,
+    VizError,
+)
+from viz._render import find_renderers, render
+from viz.heat import heat_strip
+from viz.views.backward import draw_backward
+from viz.views.folded import draw_folded, fold
+from viz.views.tree import draw_tree
+from viz.views.unrolled import draw_unrolled
+
+VIEWS = {"unrolled": draw_unrolled, "folded": draw_folded, "tree": draw_tree,
+         "backward": draw_backward, "gradients": draw_backward}
+
+
+def draw(graph, view: str = "unrolled", **options) -> graphviz.Digraph:
+    """Draw ``graph`` (a ``tr.Graph``, its dict, a JSON path, or Tensor(s), traced) as a
+    ``graphviz.Digraph``.
+
+    ``view``: "unrolled" (:func:`draw_unrolled`), "folded" (:func:`draw_folded`), "tree"
+    (:func:`draw_tree`) or "backward" / "gradients" (:func:`draw_backward`); ``options`` go to
+    that function (e.g. ``keep_ends=2``, ``collapse="cell"``, ``highlight="W"``).
+    """
+    fn = VIEWS.get(view)
+    if fn is None:
+        raise OptionError(f"viz.draw: view={view!r}; expected one of {', '.join(VIEWS)}")
+    try:
+        return fn(graph, **options)
+    except TypeError as exc:
+        if "unexpected keyword argument" in str(exc):
+            raise OptionError(f"viz.draw(view={view!r}): {exc}") from exc
+        raise
+
+
+__all__ = [
+    "draw", "render", "heat_strip", "fold", "find_renderers", "draw_unrolled", "draw_folded",
+    "draw_tree", "draw_backward", "VIEWS", "VizError", "GraphFormatError", "OptionError",
+    "RenderError", "RendererNotFoundError", "SummaryWarning",
+]

@@ -1,0 +1,207 @@
+"""Read any graph-like input into plain dict form and index it for the views.
+
+Views only ever see :class:`GraphIndex`: the ``Graph.to_dict()`` data plus adjacency lists and
+the derived facts every picture needs (where a node is placed, its semantic name). Nothing here
+touches the core's tape objects; a Tensor is turned into data by the public ``tr.trace``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from viz._dot import clean, fmt
+from viz._errors import GraphFormatError
+
+PLACE_KEYS = ("step", "layer", "direction")
+
+
+def load(obj) -> dict:
+    """Return the dict form of a ``tr.Graph``, its dict, a JSON path/string, or Tensor(s)."""
+    if isinstance(obj, dict):
+        d = obj
+    elif callable(getattr(obj, "to_dict", None)):
+        d = obj.to_dict()
+    elif isinstance(obj, (str, os.PathLike)):
+        d = _read_json(obj)
+    else:
+        d = _trace(obj)
+    _validate(d)
+    return d
+
+
+def _read_json(src) -> dict:
+    text = src if isinstance(src, str) and src.lstrip().startswith("{") else None
+    if text is None:
+        try:
+            with open(src, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as exc:
+            raise GraphFormatError(
+                f"viz: cannot read graph file {os.fspath(src)!r}: {exc}") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise GraphFormatError(f"viz: graph JSON does not parse: {exc}") from exc
+
+
+def _trace(obj) -> dict:
+    import tinygrad_rnn as tr  # the core is needed here only to trace tensors
+
+    items = list(obj) if isinstance(obj, (list, tuple)) else [obj]
+    if items and all(isinstance(t, tr.Tensor) for t in items):
+        return tr.trace(*items).to_dict()
+    raise GraphFormatError(
+        "viz: expected a tr.Graph, its to_dict() form, a JSON path, or Tensor(s); got "
+        f"{type(obj).__name__}")
+
+
+def _validate(d) -> None:
+    if not isinstance(d, dict) or not isinstance(d.get("nodes"), list) or not isinstance(
+            d.get("edges"), list):
+        raise GraphFormatError("viz: expected a dict with lists 'nodes' and 'edges' (the output "
+                               "of Graph.to_dict())")
+    n = len(d["nodes"])
+    for i, nd in enumerate(d["nodes"]):
+        if not isinstance(nd, dict) or nd.get("id") != i:
+            raise GraphFormatError(f"viz: node #{i} must be a dict with id {i}; node ids are "
+                                   "0..n-1 in order")
+        for key in ("meta", "value", "grad", "params"):
+            if not isinstance(nd.get(key) or {}, dict):
+                raise GraphFormatError(f"viz: node {i}: {key!r} must be a dict or null; got "
+                                       f"{type(nd[key]).__name__}")
+    for e in d["edges"]:
+        s, t = (e.get("src"), e.get("dst")) if isinstance(e, dict) else (None, None)
+        if not (isinstance(s, int) and isinstance(t, int) and 0 <= s < t < n):
+            raise GraphFormatError(f"viz: edge {s}->{t} must join two of the {n} nodes with "
+                                   "src < dst (ids are topological)")
+
+
+def hv(v):
+    """A hashable, orderable stand-in for a JSON meta value."""
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return v
+    return json.dumps(v, sort_keys=True)
+
+
+class GraphIndex:
+    """The graph dict plus adjacency: ``ins[i]`` (by arg) and ``outs[i]`` (by dst, arg)."""
+
+    def __init__(self, d: dict):
+        self.nodes = d["nodes"]
+        n = len(self.nodes)
+        self.ins = [[] for _ in range(n)]
+        self.outs = [[] for _ in range(n)]
+        for e in sorted(d["edges"], key=lambda e: (e["dst"], e.get("arg", 0), e["src"])):
+            self.ins[e["dst"]].append(e)
+            self.outs[e["src"]].append(e)
+        roots = [r for r in d.get("roots") or [] if isinstance(r, int) and 0 <= r < n]
+        self.roots = roots or [i for i in range(n) if not self.outs[i]]
+        # plain lists: meta() and kind() run for every node in every pass
+        self.kinds = [nd.get("kind") or "op" for nd in self.nodes]
+        self.metas = [nd.get("meta") or {} for nd in self.nodes]
+        self._places: dict = {}
+        self._last: dict | None = None
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def meta(self, i: int, key: str):
+        v = self.metas[i].get(key)
+        return v if v is None or isinstance(v, (str, int, float)) else hv(v)
+
+    def kind(self, i: int) -> str:
+        return self.kinds[i]
+
+    def grad_norm(self, i: int):
+        g = self.nodes[i].get("grad")
+        return g.get("norm") if isinstance(g, dict) else None
+
+    def places(self, keys=PLACE_KEYS) -> list:
+        """Per node, the tuple of meta ``keys`` (e.g. step, layer, direction) it belongs to.
+
+        Ops carry their own meta; an op recorded outside any scope (e.g. ``h @ W_y`` written
+        after the step's ``with`` block) takes the place of its op inputs when they all agree;
+        a non-parameter leaf (x^(t), h0, a cut) takes the place of its consumers when they all
+        agree; parameters are shared, so they get None."""
+        if keys in self._places:
+            return self._places[keys]
+        out: list = []
+        kinds, metas = self.kinds, self.metas
+        for i in range(len(self.nodes)):
+            if kinds[i] != "op":
+                out.append(None)
+                continue
+            p = tuple(hv(metas[i].get(k)) for k in keys)
+            if all(x is None for x in p):
+                srcs = [out[e["src"]] for e in self.ins[i] if kinds[e["src"]] == "op"]
+                p = srcs[0] if srcs and all(s == srcs[0] for s in srcs) else None
+            out.append(p)
+        for i in range(len(self.nodes)):  # leaves after ops: consumers are known by now
+            if self.kind(i) not in ("op", "param"):
+                cons = [out[e["dst"]] for e in self.outs[i] if e.get("kind", "data") == "data"]
+                out[i] = cons[0] if cons and all(c == cons[0] for c in cons) else None
+        self._places[keys] = out
+        return out
+
+    def label_name(self, i: int, with_place: bool = True) -> str:
+        """Semantic name: ``rnn.h[t=3]``, ``lstm.l0.f_gate[t=3]``, ``rnn.h.matmul[t=3]``,
+        ``lstm.l1.reverse.h[t=0]``, or a leaf's own name (``W``, ``x[3]``)."""
+        nd = self.nodes[i]
+        if self.kind(i) != "op":
+            return clean(nd.get("name") or self._leaf_default(i))
+        meta = nd.get("meta") or {}
+        parts = [p for p in str(meta.get("scope") or "").split("/") if p]
+        # layer/direction only when the scope does not already say it (nn layers use
+        # scopes such as "l1_reverse")
+        layer, direction = meta.get("layer"), meta.get("direction")
+        if layer is not None and not any(p == f"l{layer}" or p.startswith(f"l{layer}_")
+                                         for p in parts):
+            parts.append(f"l{clean(layer)}")
+        if direction not in (None, "forward", 0) and not any(clean(direction) in p
+                                                            for p in parts):
+            parts.append(clean(direction))  # forward is the default: only name the others
+        what = nd.get("name") or nd.get("op") or "op"
+        role = meta.get("role")
+        if role is not None:
+            rname = _role_name(clean(role))
+            parts.append(rname if self._is_role_output(i) and not nd.get("name")
+                         else f"{rname}.{what}")
+        else:
+            parts.append(what)
+        name = ".".join(clean(p) for p in parts)
+        return name + (self.place_suffix(i) if with_place else "")
+
+    def _leaf_default(self, i: int) -> str:
+        if self.kind(i) == "cut":
+            return "cut"
+        vals = (self.nodes[i].get("value") or {}).get("values")
+        if isinstance(vals, list) and len(vals) == 1:  # a constant such as the 2 of x ** 2
+            return f"const {fmt(vals[0])}"
+        return f"{self.kind(i)} {i}"
+
+    def place_suffix(self, i: int) -> str:
+        step, node = self.meta(i, "step"), self.meta(i, "tree_node")
+        if step is not None:
+            return f"[t={clean(step)}]"
+        return f"[node={clean(node)}]" if node is not None else ""
+
+    def _is_role_output(self, i: int) -> bool:
+        # The last op of a role group (e.g. the add that makes c^(t)) *is* that role's value.
+        if self._last is None:
+            self._last = {}
+            for j in range(len(self.nodes)):
+                if self.kind(j) == "op" and self.meta(j, "role") is not None:
+                    self._last[self._role_key(j)] = j
+        return self._last.get(self._role_key(i)) == i
+
+    def _role_key(self, i: int) -> tuple:
+        keys = ("scope", "step", "tree_node", "layer", "direction", "role")
+        return tuple(self.meta(i, k) for k in keys)
+
+
+def _role_name(role: str) -> str:
+    # gate_f -> f_gate reads like the textbooks ("forget gate f"); other roles stay as given.
+    if role.startswith("gate_") and len(role) > 5:
+        return f"{role[5:]}_gate"
+    return role

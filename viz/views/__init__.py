@@ -1,0 +1,1 @@
+"""The pictures: each view is a function ``(graph, **options) -> graphviz.Digraph``."""

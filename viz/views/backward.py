@@ -1,0 +1,80 @@
+"""The backward picture: where the gradient goes and how big it is.
+
+Nodes are filled by ||nabla L|| on a log scale (legend included), small tensors show their data
+and gradient (micrograd style), edges point the way gradients flow and carry the norm of the
+gradient each use sent back, and the path from the loss to a chosen node can be highlighted.
+Layout, clusters, step collapse and ``collapse="cell"`` are shared with the unrolled view.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import graphviz
+
+from viz._dot import LogScale, legend_html
+from viz._errors import OptionError
+from viz._model import GraphIndex, load
+from viz.collapse import reduce
+from viz.views.unrolled import Style, build
+
+
+def draw_backward(graph, *, highlight=None, values: bool = True, collapse: str | None = None,
+                  keep_ends: int | None = 2, keep_steps=(), max_nodes: int = 500,
+                  title: str | None = None, rankdir: str = "BT") -> graphviz.Digraph:
+    """Draw the graph coloured by gradient norm, with a legend.
+
+    ``highlight``: a node id (int), a node name (e.g. ``"W"``) or a site (e.g.
+    ``"rnn/tanh#0"``), or a list of them; the paths from the loss back to those nodes are drawn
+    thick and blue. ``values``: show data/grad values (micrograd style) when the trace kept them.
+    ``collapse="cell"`` draws each cell application as one node; long unrolls collapse as in
+    :func:`draw_unrolled`.
+    """
+    gi = GraphIndex(load(graph))
+    red = reduce(gi, keep_ends=keep_ends, keep_steps=keep_steps, collapse=collapse,
+                 max_nodes=max_nodes)
+    scale = LogScale(gi.grad_norm(i) for i in range(len(gi)))
+    on_path = path_to(gi, highlight) if highlight is not None else None
+    style = Style(copies=False, scale=scale, values=values, edge_grads=True, on_path=on_path)
+    scene = build(gi, red, style, "backward", title, rankdir)
+    scene.node("legend", [], html=legend_html(scale), shape="plaintext")
+    return scene.to_digraph()
+
+
+def find_nodes(gi: GraphIndex, target) -> list:
+    """Node ids matching ``target``: an id, a name, a site, or a semantic label."""
+    targets = target if isinstance(target, (list, tuple)) else [target]
+    found: list = []
+    for t in targets:
+        if isinstance(t, int) and not isinstance(t, bool) and 0 <= t < len(gi):
+            found.append(t)
+            continue
+        hits = [i for i in range(len(gi)) if gi.nodes[i].get("name") == t]
+        hits = hits or [i for i in range(len(gi)) if gi.meta(i, "site") == t]
+        hits = hits or [i for i in range(len(gi)) if gi.label_name(i) == t]
+        if not hits:
+            raise OptionError(f"viz.draw(view='backward'): highlight={t!r} matches no node id, "
+                              "name, site or label in this graph")
+        found += hits
+    return sorted(set(found))
+
+
+def path_to(gi: GraphIndex, target) -> list:
+    """Per node: True when it lies on a path from one of the ``target`` nodes to a root, i.e.
+    on the way the loss's gradient travels to reach the target."""
+    down = _reach(len(gi), find_nodes(gi, target), lambda i: (e["dst"] for e in gi.outs[i]))
+    up = _reach(len(gi), gi.roots, lambda i: (e["src"] for e in gi.ins[i]))
+    return [a and b for a, b in zip(down, up)]
+
+
+def _reach(n: int, start, nxt) -> list:
+    seen = [False] * n
+    queue = deque(start)
+    for s in start:
+        seen[s] = True
+    while queue:  # iterative: graphs can be 10,000 steps deep
+        for j in nxt(queue.popleft()):
+            if not seen[j]:
+                seen[j] = True
+                queue.append(j)
+    return seen

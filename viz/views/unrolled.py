@@ -1,0 +1,252 @@
+"""The unrolled picture: one cluster per time step (nested per layer and direction), every op of
+every step, and parameters drawn as the seeds' per-step copies W^(t).
+
+A weight W used at T steps appears as T small nodes W^(t), each labelled with its own gradient
+contribution ||nabla_{W^(t)} L|| (the gradient that use sent back, from the edge), plus one shared
+W node labelled with ||nabla_W L|| = ||sum_t nabla_{W^(t)} L|| (seeds' eqs. 6-7). The backward
+view (``backward.py``) reuses :func:`build` with another :class:`Style`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import graphviz
+
+from viz._dot import LogScale, clean, fmt, fmt_values, label, shape_str, sort_key
+from viz._model import PLACE_KEYS, GraphIndex, load
+from viz.collapse import Reduction, reduce
+from viz.views._scene import Scene, graph_attrs
+
+PARAM_FILL = "#dbe9f6"
+COPY_FILL = "#eef5fb"
+GROUP_FILL = "#f4f4f4"
+HIGHLIGHT = "#1f5fbf"
+CUT_STYLE = {"style": "dashed", "color": "red", "fontcolor": "red", "label": "cut (TBPTT)",
+             "constraint": "false", "penwidth": "1.5"}
+
+
+@dataclass
+class Style:
+    """What a view shows on top of the shared layout."""
+
+    copies: bool = True  # per-step parameter copies W^(t)
+    scale: LogScale | None = None  # fill nodes by gradient norm
+    values: bool = False  # micrograd-style "data [...]" / "grad [...]" lines
+    edge_grads: bool = False  # label edges with the gradient each use sent back
+    on_path: list | None = None  # per node id: on the highlighted loss->node path
+
+
+def draw_unrolled(graph, *, keep_ends: int | None = 2, keep_steps=(), collapse: str | None = None,
+                  max_nodes: int = 500, title: str | None = None,
+                  rankdir: str = "BT") -> graphviz.Digraph:
+    """Draw every step of an unrolled graph, one cluster per time step t.
+
+    ``graph``: a ``tr.Graph``, its dict, a JSON path, or Tensor(s) (traced). Long unrolls keep
+    the first/last ``keep_ends`` steps plus ``keep_steps`` and merge the rest into "… × N steps"
+    nodes (``keep_ends=None`` draws all). ``collapse="cell"`` draws each cell application
+    (ops sharing scope and step) as one node. More than ``max_nodes`` nodes are summarised with
+    a warning. Cut edges (truncated BPTT) are dashed red, labelled "cut (TBPTT)".
+    """
+    gi = GraphIndex(load(graph))
+    red = reduce(gi, keep_ends=keep_ends, keep_steps=keep_steps, collapse=collapse,
+                 max_nodes=max_nodes)
+    scene = build(gi, red, Style(), "unrolled", title, rankdir)
+    return scene.to_digraph()
+
+
+def build(gi: GraphIndex, red: Reduction, style: Style, name: str, title, rankdir) -> Scene:
+    """Fill a Scene from the graph as reduced by ``red``, drawn in ``style``."""
+    attrs = graph_attrs(name, rankdir, title)
+    scene = Scene(name, attrs)
+    places = gi.places()
+    copies = _copy_uses(gi, red, places) if style.copies else {}
+    roots = set(gi.roots)
+    for i in range(len(gi)):
+        did = red.owner[i]
+        if did is None or did in scene.nodes:
+            continue
+        if did in red.groups:
+            _group_node(scene, gi, red.groups[did], style)
+        else:
+            _plain_node(scene, gi, i, style, places[i], i in roots, i in copies)
+        _cluster_labels(scene, scene.nodes[did].cluster)
+    _edges(scene, gi, red, style, places, copies)
+    tops = {nd.cluster[0] for nd in scene.nodes.values() if nd.cluster}
+    scene.chain = [(p,) for p in sorted(tops, key=lambda p: sort_key(p[1]))
+                   if p[0] in ("step", "steps")]
+    scene.cluster_rank = {p: k for k, p in enumerate(scene.chain)}
+    return scene
+
+
+def cluster_path(place) -> tuple:
+    if place is None:
+        return ()
+    return tuple((k, v) for k, v in zip(PLACE_KEYS, place) if v is not None)
+
+
+def _cluster_labels(scene: Scene, path: tuple) -> None:
+    names = {"step": "t = {}", "layer": "layer {}", "direction": "{}"}
+    for k in range(1, len(path) + 1):
+        key, v = path[k - 1]
+        scene.cluster_attr.setdefault(path[:k], {
+            "label": label(names.get(key, "{}").format(v)), "style": "rounded",
+            "color": "gray60", "fontcolor": "gray30"})
+
+
+def _copy_uses(gi: GraphIndex, red: Reduction, places) -> dict:
+    """param id -> [(edge, consumer DOT id, place)] for the uses drawn as per-step copies."""
+    out: dict = {}
+    for p in range(len(gi)):
+        if gi.kind(p) != "param" or red.owner[p] != f"n{p}":
+            continue
+        for e in gi.outs[p]:
+            d, place = red.owner[e["dst"]], places[e["dst"]]
+            grp = red.groups.get(d)
+            if d is None or place is None or (grp is not None and grp.kind != "cell"):
+                continue
+            out.setdefault(p, []).append((e, d, place))
+    return out
+
+
+def grad_lines(nd: dict, values: bool) -> list:
+    g = nd.get("grad") if isinstance(nd.get("grad"), dict) else None
+    if not values:
+        return [] if g is None else [f"\u2016\u2207\u2016={fmt(g.get('norm'))}"]
+    out = []
+    for tag, d in (("data", nd.get("value") or {}), ("grad", g)):
+        if d is None:
+            continue
+        vals = d.get("values")
+        out.append(f"{tag} {fmt_values(vals)}" if vals is not None and len(vals) > 0
+                   else f"{tag} \u2016\u00b7\u2016={fmt(d.get('norm'))}")
+    return out
+
+
+def _plain_node(scene, gi, i, style, place, is_root, has_copies) -> None:
+    nd, kind = gi.nodes[i], gi.kind(i)
+    name = gi.label_name(i)
+    lines = [name, (f"{nd.get('op')} " if kind == "op" else "") + shape_str(nd.get("shape", []))]
+    if kind == "param" and has_copies:
+        lines.append("\u2207 = \u03a3 of its copies")
+    lines += grad_lines(nd, style.values)
+    meta = nd.get("meta") or {}
+    tips = [name, f"n{i} ({kind})", f"site {meta['site']}" if meta.get("site") else None,
+            f"\u2016value\u2016={fmt((nd.get('value') or {}).get('norm'))}"]
+    attrs = _kind_attrs(kind)
+    if style.scale is not None:
+        g = gi.grad_norm(i)
+        attrs.update(style="filled" + (",rounded" if kind != "op" else ""),
+                     fillcolor=style.scale.color(g), fontcolor=style.scale.font(g))
+    if is_root:
+        attrs["peripheries"] = "2"
+    if style.on_path is not None and style.on_path[i]:
+        attrs.update(color=HIGHLIGHT, penwidth="2.5")
+    cluster = cluster_path(place) if kind != "param" else ()
+    scene.node(f"n{i}", lines, tips, cluster, **attrs)
+
+
+def _kind_attrs(kind: str) -> dict:
+    if kind == "param":
+        return {"shape": "box", "style": "filled,rounded,bold", "fillcolor": PARAM_FILL}
+    if kind == "cut":
+        return {"shape": "box", "style": "dashed,rounded", "color": "red"}
+    if kind == "input":
+        return {"shape": "box", "style": "rounded"}
+    return {"shape": "ellipse"}
+
+
+def _group_node(scene: Scene, gi: GraphIndex, grp, style: Style) -> None:
+    n_ops = sum(1 for i in grp.members if gi.kind(i) == "op")
+    n = len(grp.members)
+    lines = [grp.title, grp.info, f"{n_ops} ops" if n == n_ops else f"{n} nodes ({n_ops} ops)"]
+    outs = _group_outputs(gi, grp) if grp.kind == "cell" else []
+    lines += [f"{gi.label_name(i, False)} \u2016\u2207\u2016={fmt(gi.grad_norm(i))}"
+              for i in outs[:3]]
+    attrs = {"shape": "box3d" if grp.kind == "cell" else "box",
+             "style": "filled,dashed" if grp.kind == "steps" else "filled",
+             "fillcolor": GROUP_FILL}
+    if style.scale is not None and outs:
+        g = max((gi.grad_norm(i) or 0.0) for i in outs)
+        attrs.update(fillcolor=style.scale.color(g), fontcolor=style.scale.font(g))
+    if style.on_path is not None and any(style.on_path[i] for i in grp.members):
+        attrs.update(color=HIGHLIGHT, penwidth="2.5")
+    tips = [grp.title, grp.info, "members " + " ".join(f"n{i}" for i in grp.members[:50])]
+    path = cluster_path(grp.place) if grp.kind == "cell" else ()
+    if grp.kind == "steps":  # an invisible cluster, so the run keeps its place in time order
+        path = (("steps", grp.place[0]),)
+        scene.cluster_attr[path] = {"label": "", "peripheries": "0"}
+    scene.node(grp.did, lines, tips, path, **attrs)
+
+
+def _group_outputs(gi: GraphIndex, grp) -> list:
+    """Members whose value leaves the group (h^(t), c^(t) of a cell), last first."""
+    inside = set(grp.members)
+    outs = [i for i in grp.members if gi.kind(i) == "op"
+            and any(e["dst"] not in inside for e in gi.outs[i])]
+    return sorted(outs, reverse=True)
+
+
+def _edges(scene, gi, red, style, places, copies) -> None:
+    merged: dict = {}
+    copied = {id(u[0]) for uses in copies.values() for u in uses}  # membership only
+    for dst in range(len(gi)):
+        for e in gi.ins[dst]:
+            s, d = red.owner[e["src"]], red.owner[dst]
+            if s is None or d is None or s == d:
+                continue
+            if id(e) in copied:
+                continue  # drawn through its per-step copy below
+            key = (s, d, e.get("kind", "data"))
+            merged.setdefault(key, []).append(e)
+    for (s, d, kind), es in merged.items():
+        scene.edge(s, d, (scene.nodes[d].order, scene.nodes[s].order),
+                   **_edge_attrs(gi, es, kind, style, places))
+    for p, uses in copies.items():
+        _copy_nodes(scene, gi, p, uses, style)
+
+
+def _edge_attrs(gi, es, kind, style, places) -> dict:
+    if kind == "cut":
+        return dict(CUT_STYLE)
+    e = es[0]
+    ps, pd = places[e["src"]], places[e["dst"]]
+    attrs = {}
+    if ps is not None and pd is not None and ps[0] is not None and pd[0] is not None \
+            and ps[0] != pd[0]:
+        attrs["constraint"] = "false"  # recurrent edge: keep the steps side by side
+        attrs["color"] = "gray35"
+    if style.edge_grads:
+        attrs["dir"] = "back"  # arrows show where each gradient goes
+        if len(es) == 1 and isinstance(e.get("grad"), dict):
+            attrs["label"] = fmt(e["grad"].get("norm"))
+    if style.on_path is not None and all(style.on_path[x["src"]] and style.on_path[x["dst"]]
+                                         for x in es):
+        attrs.update(color=HIGHLIGHT, penwidth="2.5")
+    return attrs
+
+
+def _copy_nodes(scene: Scene, gi: GraphIndex, p: int, uses, style: Style) -> None:
+    """One small node W^(t) per use (per cell when cells are collapsed), in the consumer's
+    cluster, labelled with that use's gradient contribution."""
+    by_dst: dict = {}
+    for e, d, place in uses:
+        by_dst.setdefault(d, []).append((e, place))
+    pname = gi.label_name(p)
+    for d, items in by_dst.items():
+        e0, place = items[0]
+        cid = f"n{p}_{e0['dst']}_{e0.get('arg', 0)}" if len(items) == 1 else f"n{p}_{d}"
+        tag = clean(place[0]) if place[0] is not None else "\u00b7"  # the step t of W^(t)
+        norms = [(e.get("grad") or {}).get("norm") for e, _ in items]
+        lines = [f"{pname}^({tag})", "\u2016\u2207\u2016=" + ", ".join(fmt(x) for x in norms)
+                 if any(x is not None for x in norms) else None]
+        tips = [f"{pname}^({tag}): the copy of {pname} used here",
+                "its gradient contribution; the shared node holds the sum"]
+        scene.node(cid, lines, tips, cluster_path(place), shape="box", style="filled,rounded",
+                   fillcolor=COPY_FILL, fontsize="9", height="0.3")
+        for e, _ in items:
+            on = style.on_path is not None and style.on_path[p] and style.on_path[e["dst"]]
+            extra = {"color": HIGHLIGHT, "penwidth": "2.5"} if on else {}
+            scene.edge(cid, d, (scene.nodes[d].order, scene.nodes[cid].order), **extra)
+        scene.edge(f"n{p}", cid, (scene.nodes[cid].order, -1), style="dotted",
+                   arrowhead="none", color="gray50", constraint="false")
