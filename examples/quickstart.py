@@ -3,8 +3,10 @@
 # An Elman RNN in the seeds' notation (U input-to-hidden, W hidden-to-hidden, V hidden-to-output,
 # b, c):  a^(t) = b + W h^(t-1) + U x^(t),  h^(t) = tanh(a^(t)),  o^(t) = c + V h^(t).
 # It learns to predict the next character of "hello" (vocab h, e, l, o), then checks the tape's
-# per-step weight gradients against the seeds' eq. 7 and saves the recorded graph as JSON.
-# Run: python examples/quickstart.py [--tiny] [--out DIR]
+# per-step weight gradients against the seeds' eq. 7, saves the recorded graph as JSON and draws
+# it: unrolled over time (per-step copies W^(t) with their own gradients), folded (the circuit
+# diagram), and coloured by gradient norm.
+# Run: python examples/quickstart.py [--tiny] [--out DIR] [--draw DIR]
 
 # %%
 from __future__ import annotations
@@ -57,6 +59,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--tiny", action="store_true", help="few steps (for the test suite)")
     ap.add_argument("--out", default="out/quickstart", help="folder for the graph JSON")
+    ap.add_argument("--draw", default=None, help="folder for the pictures (default: --out)")
     args = ap.parse_args(argv)
     chars = sorted(set("hello"))
     ids = np.array([chars.index(ch) for ch in "hello"])
@@ -79,9 +82,20 @@ def main(argv=None) -> None:
     print(f"seed eq. 7 vs tape, max |difference| in nabla_W L: {check_eq7(P, hs, xs):.2e}")
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "hello_rnn.graph.json")
+    graph = tr.trace(loss)
     with open(path, "w") as f:
-        f.write(tr.trace(loss).to_json())
+        f.write(graph.to_json())
     print(f"wrote {path}")
+    draw(graph, args.draw or args.out)
+
+
+# %%
+def draw(graph, folder: str) -> None:
+    """Unrolled, folded and gradient-coloured pictures of the last training step's graph."""
+    import viz  # the drawing package; the core never imports it
+
+    for path in viz.save_views(graph, folder, "hello_rnn"):
+        print(f"drew {path}")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,11 @@ def test_quickstart(tmp_path, capsys):
     assert diff < 1e-12
     graph = json.loads((tmp_path / "hello_rnn.graph.json").read_text())
     assert {n["meta"].get("step") for n in graph["nodes"] if n["op"]} >= {0, 1, 2, 3}
+    unrolled = (tmp_path / "hello_rnn_unrolled.svg").read_text()
+    assert all(f"cluster_step_{t}" in unrolled for t in range(4))
+    assert "W^(3)" in unrolled or "W^(3)".replace("^", "&#94;") in unrolled
+    assert (tmp_path / "hello_rnn_folded.svg").stat().st_size > 1000
+    assert (tmp_path / "hello_rnn_backward.svg").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)

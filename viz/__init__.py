@@ -53,8 +53,29 @@ def draw(graph, view: str = "unrolled", **options) -> graphviz.Digraph:
         raise
 
 
+def save_views(graph, folder, name: str, views=("unrolled", "folded", "backward"),
+               format: str = "svg", **options) -> list:
+    """Draw ``graph`` in each of ``views`` and render ``<folder>/<name>_<view>.<format>``.
+
+    The graph is traced once (a Tensor is traced here), so every picture shows the same data.
+    Without any renderer, each ``.dot`` is still written and one warning says how to install one.
+    Returns the written paths. ``options`` go to every view (e.g. ``keep_ends=3``).
+    """
+    import os
+
+    from viz._model import load
+
+    data = load(graph)
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for view in views:
+        path = os.path.join(os.fspath(folder), f"{name}_{view}.{format}")
+        paths.append(render(draw(data, view=view, **options), path, missing="warn"))
+    return paths
+
+
 __all__ = [
-    "draw", "render", "heat_strip", "fold", "find_renderers", "draw_unrolled", "draw_folded",
-    "draw_tree", "draw_backward", "VIEWS", "VizError", "GraphFormatError", "OptionError",
-    "RenderError", "RendererNotFoundError", "SummaryWarning",
+    "draw", "render", "save_views", "heat_strip", "fold", "find_renderers", "draw_unrolled",
+    "draw_folded", "draw_tree", "draw_backward", "VIEWS", "VizError", "GraphFormatError",
+    "OptionError", "RenderError", "RendererNotFoundError", "SummaryWarning",
 ]
