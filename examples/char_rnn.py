@@ -120,11 +120,20 @@ def main(argv=None):
     ap.add_argument("--minutes", type=float, default=2.0, help="wall-clock training budget")
     ap.add_argument("--temperature", type=float, default=0.8)
     ap.add_argument("--composite", action="store_true", help="every gate a node (slower)")
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    ap.add_argument("--blas-threads", type=int, default=1,
+                    help="BLAS threads (1 is fastest for these small matrices on a busy machine)")
     ap.add_argument("--tiny", action="store_true", help="seconds-long run for the test suite")
     ap.add_argument("--out", default="out/char_rnn", help="folder for the checkpoint")
     args = ap.parse_args(argv)
     if args.tiny:
         args.hidden, args.seq_len, args.batch, args.steps, args.minutes = 32, 16, 8, 30, 1.0
+    tr.set_default_dtype(np.dtype(args.dtype))  # parameters created below take this dtype
+    with tr.blas_threads(args.blas_threads):
+        return run(args)
+
+
+def run(args):
     hello(60 if args.tiny else 200)
     text, name = corpus(args)
     vocab = tr.data.Vocab(list(text), unk=None)  # a closed character set: no <unk>

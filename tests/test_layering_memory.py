@@ -63,3 +63,20 @@ def test_training_loop_memory_is_flat():
     finally:
         tracemalloc.stop()
     assert grown < 16 * 1024, f"memory grew by {grown} bytes over the second 1,000 steps"
+
+
+def test_blas_threads_is_scoped():
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    with tr.blas_threads(1):
+        assert all(n == 1 for n in blas_threads())
+    assert blas_threads() == before
+    import pytest
+
+    with pytest.raises(tr.ArgumentError, match="positive int"):
+        with tr.blas_threads(0):
+            pass

@@ -30,6 +30,7 @@ from tinygrad_rnn.gradcheck import gradcheck
 from tinygrad_rnn.graph import Edge, Graph, Node, trace
 from tinygrad_rnn.tape import detect_anomaly, is_grad_enabled, no_grad, scope
 from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.threads import blas_threads
 
 __version__ = "0.1.0"
 
@@ -38,5 +39,5 @@ __all__ = [
     "truncation_cost", "concat", "stack", "split", "where", "no_grad", "scope", "detect_anomaly",
     "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace", "Graph", "Node", "Edge",
     "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError", "ArgumentError", "GradError",
-    "AnomalyError", "ParseError",
+    "AnomalyError", "ParseError", "blas_threads",
 ]
