@@ -128,9 +128,13 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.tiny:
         args.hidden, args.seq_len, args.batch, args.steps, args.minutes = 32, 16, 8, 30, 1.0
+    previous = tr.get_default_dtype()
     tr.set_default_dtype(np.dtype(args.dtype))  # parameters created below take this dtype
-    with tr.blas_threads(args.blas_threads):
-        return run(args)
+    try:
+        with tr.blas_threads(args.blas_threads):
+            return run(args)
+    finally:
+        tr.set_default_dtype(previous)
 
 
 def run(args):

@@ -14,12 +14,15 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def run_example(name: str, *args: str) -> None:
-    argv = sys.argv
+    import tinygrad_rnn as tr
+
+    argv, dtype = sys.argv, tr.get_default_dtype()
     sys.argv = [str(EXAMPLES / name), *args]
     try:
         runpy.run_path(str(EXAMPLES / name), run_name="__main__")
     finally:
         sys.argv = argv
+    assert tr.get_default_dtype() == dtype, f"{name} left the default dtype changed"
 
 
 def test_quickstart(tmp_path, capsys):
