@@ -33,10 +33,11 @@ def _vjp_log_softmax(g, out, needs, *, axis):
     return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
 
 
-# Up to this many logits the fused Numba kernel wins (one pass, no temporaries: 0.3-0.7x NumPy's
+# Up to this many logits the fused Numba kernel wins (one pass, no temporaries: 0.6-0.8x NumPy's
 # time at 25 x 65); above it, NumPy's vectorised exp wins (the kernel's exp is scalar without
-# SVML: 1.7-2.2x slower at 1600 x 65). Measured by benchmarks/core_overhead.py.
-XENT_KERNEL_MAX = 8192
+# SVML: 1.1-1.7x slower at 128 x 65, 1.5-2.3x at 1600 x 65). Measured by
+# benchmarks/core_overhead.py.
+XENT_KERNEL_MAX = 4096
 
 
 def xent_rows_fwd(z2, y, ignore_index):
