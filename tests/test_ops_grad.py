@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
+from tinygrad_rnn.nn.tree_encoder import tree_gather
 from tinygrad_rnn.ops import REGISTRY
 
 F = tr.functional
@@ -96,6 +97,13 @@ CASES = {
         (lambda z: F.cross_entropy(z, [0, 3], ignore_index=3), [_p(2, 4)])],
     "embedding": [(lambda w: F.embedding(w, [[0, 2], [2, 2]]), [_p(4, 3)])],
     "dropout": [(lambda x: F.dropout(x, 0.5, np.random.default_rng(0)), [_p(4, 5)])],
+    # children of 3 nodes, 2 slots each, from two levels: row 2 of a read twice (a shared
+    # subtree: gradients add up), slot 5 left empty (zero)
+    "tree_gather": [(lambda a, b: tree_gather([a, b], [(np.array([0, 1, 3]), np.array([2, 2, 0])),
+                                                      (np.array([2, 4]), np.array([1, 0]))], 3, 2),
+                     [_p(4, 3), _p(2, 3)]),
+                    (lambda a: tree_gather([a], [(np.array([0, 1]), np.array([1, 1]))], 1, 2),
+                     [_p(2, 2)])],
 }
 
 

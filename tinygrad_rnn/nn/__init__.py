@@ -15,10 +15,22 @@ from tinygrad_rnn.nn.patterns import (
 )
 from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN
 from tinygrad_rnn.nn.seq2seq import Seq2Seq, inverse_sigmoid_schedule
+from tinygrad_rnn.nn.tree import (
+    RNTN,
+    RecursiveNN,
+    TreeLSTM,
+    TreeSchedule,
+    build_schedule,
+    merge_schedules,
+    tree_accuracy,
+    tree_loss,
+)
 from tinygrad_rnn.nn.variants import ConditionedRNNCell, JordanRNN
 
 __all__ = ["Module", "Linear", "Embedding", "Dropout", "RNNCell", "LSTMCell", "GRUCell", "RNN",
            "LSTM", "GRU", "JordanRNN", "ConditionedRNNCell", "sequence_cross_entropy", "Seq2Seq",
            "inverse_sigmoid_schedule", "BiRNNTagger", "SequenceClassifier", "SequenceGenerator",
            "HopfieldNetwork", "aggregate", "attention_weights", "pad_sequences",
+           "RecursiveNN", "RNTN", "TreeLSTM", "TreeSchedule", "build_schedule", "merge_schedules",
+           "tree_accuracy", "tree_loss",
            "perplexity"]
