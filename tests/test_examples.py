@@ -65,3 +65,13 @@ def test_seq2seq(tmp_path, capsys):
         errs = [float(v) for v in row[-4:]]
         assert all(0.0 <= v <= 1.0 for v in errs)
     assert (tmp_path / "seq2seq.npz").exists()
+
+
+def test_gradient_flow(tmp_path, capsys):
+    run_example("gradient_flow.py", "--tiny", "--draw", str(tmp_path))
+    out = capsys.readouterr().out
+    assert "0.3^10 = 5.9e-06" in out
+    err = float(out.split("|sum - W.grad| = ")[1].split(";")[0])
+    assert err < 1e-12
+    for name in ("rnn_h", "lstm_c", "contributions", "lstm_folded"):
+        assert (tmp_path / f"{name}.svg").stat().st_size > 500, name

@@ -12,7 +12,7 @@ time (recurrent nets) and through structure (recursive nets over trees).
 Not affiliated with the tinygrad project.
 """
 
-from tinygrad_rnn import bptt, data, decode, functional, handbptt, nn, optim
+from tinygrad_rnn import analysis, bptt, data, decode, functional, handbptt, nn, optim
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.bptt import tbptt, truncation_cost
 from tinygrad_rnn.dtypes import get_default_dtype, set_default_dtype
@@ -35,9 +35,9 @@ from tinygrad_rnn.threads import blas_threads
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "functional", "F", "data", "nn", "optim", "bptt", "decode", "handbptt", "tbptt",
-    "truncation_cost", "concat", "stack", "split", "where", "no_grad", "scope", "detect_anomaly",
-    "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace", "Graph", "Node", "Edge",
-    "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError", "ArgumentError", "GradError",
-    "AnomalyError", "ParseError", "blas_threads",
+    "Tensor", "functional", "F", "analysis", "data", "nn", "optim", "bptt", "decode", "handbptt",
+    "tbptt", "truncation_cost", "concat", "stack", "split", "where", "no_grad", "scope",
+    "detect_anomaly", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace", "Graph",
+    "Node", "Edge", "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError", "ArgumentError",
+    "GradError", "AnomalyError", "ParseError", "blas_threads",
 ]

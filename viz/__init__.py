@@ -24,7 +24,7 @@ from viz._errors import (
     VizError,
 )
 from viz._render import find_renderers, render
-from viz.heat import heat_strip
+from viz.heat import heat_matrix, heat_strip
 from viz.views.backward import draw_backward
 from viz.views.folded import draw_folded, fold
 from viz.views.tree import draw_tree
@@ -75,7 +75,7 @@ def save_views(graph, folder, name: str, views=("unrolled", "folded", "backward"
 
 
 __all__ = [
-    "draw", "render", "save_views", "heat_strip", "fold", "find_renderers", "draw_unrolled",
-    "draw_folded", "draw_tree", "draw_backward", "VIEWS", "VizError", "GraphFormatError",
-    "OptionError", "RenderError", "RendererNotFoundError", "SummaryWarning",
+    "draw", "render", "save_views", "heat_strip", "heat_matrix", "fold", "find_renderers",
+    "draw_unrolled", "draw_folded", "draw_tree", "draw_backward", "VIEWS", "VizError",
+    "GraphFormatError", "OptionError", "RenderError", "RendererNotFoundError", "SummaryWarning",
 ]
