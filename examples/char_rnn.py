@@ -7,6 +7,7 @@
 #
 #     python examples/char_rnn.py --model lstm --minutes 10      # real run
 #     python examples/char_rnn.py --tiny                         # seconds (the test suite)
+#     python examples/char_rnn.py --tiny --draw pictures         # plus pictures of 6 chars
 
 # %%
 from __future__ import annotations
@@ -125,6 +126,7 @@ def main(argv=None):
                     help="BLAS threads (1 is fastest for these small matrices on a busy machine)")
     ap.add_argument("--tiny", action="store_true", help="seconds-long run for the test suite")
     ap.add_argument("--out", default="out/char_rnn", help="folder for the checkpoint")
+    ap.add_argument("--draw", default=None, help="folder for pictures of one short window")
     args = ap.parse_args(argv)
     if args.tiny:
         args.hidden, args.seq_len, args.batch, args.steps, args.minutes = 32, 16, 8, 30, 1.0
@@ -167,7 +169,30 @@ def run(args):
                             rng).replace("\n", "\n  "))
     os.makedirs(args.out, exist_ok=True)
     model.save(os.path.join(args.out, "char_rnn.npz"), optimizer=opt)
+    if args.draw:
+        draw(model, vocab, text[:7], args)
     return val_loss
+
+
+# %% Pictures: the trained model on 6 characters, every gate a node
+def draw(model, vocab, chars, args):
+    """Unrolled (first and last 3 steps), folded and backward pictures of one short window;
+    the backward picture highlights the paths from the loss to the recurrent weight W_hh."""
+    import viz  # the drawing package; the core never imports it
+
+    picture = CharModel(len(vocab), args.model, args.hidden, fused=False)  # composite copy
+    picture.load_state_dict(model.state_dict())
+    ids = vocab.encode(list(chars))[:, None]  # (7, 1): 6 inputs, 6 next-char targets
+    logits, _ = picture(ids[:-1])
+    loss = tr.F.cross_entropy(logits, ids[1:])
+    loss.backward(retain_grads=True)
+    graph, name = tr.trace(loss), f"char_{args.model}"
+    paths = viz.save_views(graph, args.draw, name, views=("unrolled",), keep_ends=3)
+    paths += viz.save_views(graph, args.draw, name, views=("folded",))
+    paths += viz.save_views(graph, args.draw, name, views=("backward",), keep_ends=3,
+                            highlight="weight_hh_l0")
+    for path in paths:
+        print(f"drew {path}")
 
 
 if __name__ == "__main__":

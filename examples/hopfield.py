@@ -11,7 +11,7 @@
 #    stored pattern w.r.t. the initial state,
 # 4. store more and more patterns to see recall break down near P = 0.14 N (the capacity).
 #
-#     python examples/hopfield.py [--tiny] [--out DIR]
+#     python examples/hopfield.py [--tiny] [--out DIR] [--draw DIR]
 
 # %%
 from __future__ import annotations
@@ -95,6 +95,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tiny", action="store_true", help="seconds-long run for the test suite")
     ap.add_argument("--out", default="out/hopfield", help="folder for the results and graph")
+    ap.add_argument("--draw", default=None, help="folder for pictures of the unfolded network")
     args = ap.parse_args(argv)
     trials = 20
     if args.tiny:
@@ -114,11 +115,24 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     results["unfolded_sign_agreement"] = unfolded_demo(net, target, noisy, 3, args.beta,
                                                        args.out)
+    if args.draw:
+        draw(os.path.join(args.out, "hopfield_unfolded.graph.json"), args.draw)
     loads = (0.05, 0.1, 0.15, 0.2, 0.3)
     results["capacity"] = capacity_demo(N, loads, max(1, N // 10), trials, rng)
     with open(os.path.join(args.out, "hopfield_recall.json"), "w") as f:
         json.dump(results, f, indent=2, default=float)
     return results
+
+
+# %% Pictures of the unfolded network
+def draw(graph_json, folder):
+    """The graph saved in part 3, drawn twice: unrolled (s^(0) -> s^(1) -> s^(2) -> s^(3), one
+    cluster per step, W^(t) the copy of the shared W used at step t, with its gradient) and
+    folded (the seeds' circuit: one tanh(beta (W s + theta)) and a delay marker on s)."""
+    import viz  # the drawing package; the core never imports it
+
+    for path in viz.save_views(graph_json, folder, "hopfield", views=("unrolled", "folded")):
+        print(f"drew {path}")
 
 
 if __name__ == "__main__":

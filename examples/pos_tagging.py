@@ -15,6 +15,7 @@
 #     python examples/pos_tagging.py --minutes 3.5            # real run (EWT)
 #     python examples/pos_tagging.py --data DIR               # DIR holds *-ud-dev/test.conllu
 #     python examples/pos_tagging.py --tiny                   # seconds (the test suite)
+#     python examples/pos_tagging.py --tiny --draw pictures   # plus pictures of one sentence
 
 # %%
 from __future__ import annotations
@@ -145,6 +146,7 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tiny", action="store_true", help="seconds-long run for the test suite")
     ap.add_argument("--out", default="out/pos_tagging", help="folder for results and model")
+    ap.add_argument("--draw", default=None, help="folder for pictures of one short sentence")
     args = ap.parse_args(argv)
     if args.tiny:
         args.embed, args.hidden, args.dropout, args.epochs, args.lr = 24, 24, 0.0, 6, 0.02
@@ -179,6 +181,9 @@ def main(argv=None):
     print("seed 001's sentences:")
     tag_seed_sentences(models, words, tags)
     save(args.out, models["bidirectional"], words, results, name)
+    if args.draw:
+        short = next((s for s in train_s if 4 <= len(s[0]) <= 6), train_s[0])
+        draw(models["bidirectional"], short, words, tags, args)
     return results
 
 
@@ -193,6 +198,28 @@ def save(out, model, words, results, name):
     with open(os.path.join(out, "tagger_4_words.graph.json"), "w") as f:
         f.write(tr.trace(logits).to_json())
     print(f"wrote {out}/results.json, tagger_bidirectional.npz, tagger_4_words.graph.json")
+
+
+# %% Pictures: the trained bidirectional tagger on one short sentence
+def draw(model, sentence, words, tags, args):
+    """Pictures of one sentence's loss (gold tags) with a composite copy of the tagger: unrolled
+    (each cell application one node, the forward chain h^(t) and the backward chain g^(t) in
+    their own clusters, meeting at each [h^(t); g^(t)]) and folded (every gate its own op)."""
+    import viz  # the drawing package; the core never imports it
+
+    picture = BiRNNTagger(len(words), len(tags), args.embed, args.hidden, cell="lstm",
+                          bidirectional=True, fused=False).eval()  # a composite copy
+    picture.load_state_dict(model.state_dict())
+    ids, gold = words.encode(sentence[0])[:, None], tags.encode(sentence[1])[:, None]
+    loss = picture.loss(ids, gold)
+    loss.backward(retain_grads=True)
+    graph = tr.trace(loss)
+    print(f"drawing {' '.join(sentence[0])!r}")
+    paths = viz.save_views(graph, args.draw, "tagger", views=("unrolled",), keep_ends=3,
+                           collapse="cell")
+    paths += viz.save_views(graph, args.draw, "tagger", views=("folded",))
+    for path in paths:
+        print(f"drew {path}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
 #
 #     python examples/sentence_classification.py            # under a minute
 #     python examples/sentence_classification.py --tiny     # seconds (the test suite)
+#     python examples/sentence_classification.py --tiny --draw pictures   # plus a picture
 
 # %%
 from __future__ import annotations
@@ -68,21 +69,22 @@ def accuracy(model, seqs, labels, batch_size=256):
 
 # %% One model per (task, aggregation)
 def run_task(task, args):
+    """Train one model per aggregation on ``task``: (test accuracy, model) per aggregation."""
     data_rng = np.random.default_rng(100 * args.seed + AGGREGATION_TASKS.index(task))
     kw = {"min_len": args.min_len, "max_len": args.max_len}
     train_set = aggregation_task(task, args.n_train, data_rng, **kw)
     test_set = aggregation_task(task, args.n_test, data_rng, **kw)
-    row = {}
+    row, models = {}, {}
     for method in AGGREGATES:
         model = SequenceClassifier(20, 2, embed_dim=args.embed, hidden_size=args.hidden,
                                    cell=args.cell, aggregate=method, rng=args.seed)
         t0 = time.perf_counter()
         loss = train(model, *train_set, args.steps, args.batch, args.lr,
                      np.random.default_rng(args.seed))
-        row[method] = accuracy(model, *test_set)
+        row[method], models[method] = accuracy(model, *test_set), model
         print(f"  {task:9s} {method:9s} train loss {loss:.3f}  test accuracy {row[method]:.3f}"
               f"  ({time.perf_counter() - t0:.1f}s)", flush=True)
-    return row
+    return row, models
 
 
 def print_table(table):
@@ -108,17 +110,42 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tiny", action="store_true", help="seconds-long run for the test suite")
     ap.add_argument("--out", default="out/sentence_classification", help="folder for results")
+    ap.add_argument("--draw", default=None, help="folder for a picture of one short sequence")
     args = ap.parse_args(argv)
     if args.tiny:
         args.steps, args.n_train, args.n_test, args.min_len, args.max_len = 60, 600, 300, 6, 16
     print(f"encoder {args.cell} H={args.hidden}, lengths {args.min_len}..{args.max_len}, "
           f"{args.steps} steps of batch {args.batch} per model")
-    table = {task: run_task(task, args) for task in AGGREGATION_TASKS}
+    table, trained = {}, {}
+    for task in AGGREGATION_TASKS:
+        table[task], trained[task] = run_task(task, args)
     print_table(table)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "aggregation_accuracy.json"), "w") as f:
         json.dump({"settings": vars(args), "accuracy": table}, f, indent=2)
+    if args.draw:
+        draw(trained["contains"]["attention"], args)
     return table
+
+
+# %% Picture: where the gradient goes in the attention classifier, on one short sequence
+def draw(model, args):
+    """Backward picture of the trained attention model (task *contains*) on a 6-token
+    sequence, every op of the recurrence its own node: the paths from the loss to the learned
+    query q are highlighted, and each step's colour is how much gradient reaches it."""
+    import viz  # the drawing package; the core never imports it
+
+    picture = SequenceClassifier(20, 2, embed_dim=args.embed, hidden_size=args.hidden,
+                                 cell=args.cell, aggregate="attention", fused=False)
+    picture.load_state_dict(model.state_dict())  # a composite copy of the trained model
+    seqs, labels = aggregation_task("contains", 1, np.random.default_rng(6), min_len=6,
+                                    max_len=6)  # 10 11 1 8 19 8: token 1 at t = 2, label 1
+    loss = picture.loss(np.array(seqs[0])[:, None], labels)
+    loss.backward(retain_grads=True)
+    title = f"contains: {' '.join(map(str, seqs[0]))} -> {labels[0]}"
+    for path in viz.save_views(tr.trace(loss), args.draw, "attention", views=("backward",),
+                               keep_ends=3, highlight="query", title=title):
+        print(f"drew {path}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 #
 #     python examples/seq2seq.py            # ~1-2 minutes
 #     python examples/seq2seq.py --tiny     # seconds (the test suite)
+#     python examples/seq2seq.py --tiny --draw pictures   # plus pictures of one short pair
 
 # %%
 from __future__ import annotations
@@ -25,7 +26,11 @@ VOCAB = 13  # PAD, BOS, EOS, digits 0-9 as 3..12
 
 
 def make_pair(rng, max_len):
-    digits = rng.integers(0, 10, rng.integers(2, max_len + 1))
+    return pair_of(rng.integers(0, 10, rng.integers(2, max_len + 1)))
+
+
+def pair_of(digits):
+    """Digits -> (source ids, target ids): reversed, zeros dropped (never empty)."""
     out = [d for d in digits[::-1] if d != 0] or [1]
     return [d + 3 for d in digits], [d + 3 for d in out]
 
@@ -41,6 +46,12 @@ def batch(pairs):
         tin[: len(t) + 1, b] = [BOS] + t
         tout[: len(t) + 1, b] = t + [EOS]
     return src, np.array([len(s) for s, _ in pairs]), tin, tout
+
+
+def make_model(fused=True):
+    """fused=False: the same model with every gate recorded as its own node (for pictures)."""
+    return tr.nn.Seq2Seq(VOCAB, VOCAB, embed=16, enc_hidden=64, dec_hidden=48, cell="gru",
+                         context="both", fused=fused, rng=1)
 
 
 def train(model, data, steps, batch_size, tf_schedule, rng, label):
@@ -87,6 +98,7 @@ def main(argv=None):
     ap.add_argument("--max-len", type=int, default=9)
     ap.add_argument("--tiny", action="store_true")
     ap.add_argument("--out", default="out/seq2seq")
+    ap.add_argument("--draw", default=None, help="folder for pictures of one short pair")
     args = ap.parse_args(argv)
     steps, n_eval = (60, 20) if args.tiny else (args.steps, 200)
     rng = np.random.default_rng(0)
@@ -98,8 +110,7 @@ def main(argv=None):
                             ("scheduled sampling", lambda i: tr.nn.inverse_sigmoid_schedule(
                                 i, k=max(steps / 5, 1)))]:
         print(f"training: {label}")
-        model = tr.nn.Seq2Seq(VOCAB, VOCAB, embed=16, enc_hidden=64, dec_hidden=48, cell="gru",
-                              context="both", rng=1)
+        model = make_model()
         train(model, data, steps, 32, schedule, np.random.default_rng(2), label)
         models[label] = model
     print(f"\n{'model':24s} {'token err (forced)':>18s} {'token err (open loop)':>22s} "
@@ -111,6 +122,29 @@ def main(argv=None):
         print(f"{label:24s} {e_tf:18.3f} {e_ol:22.3f} {g:13.3f} {b:13.3f}")
     os.makedirs(args.out, exist_ok=True)
     models["scheduled sampling"].save(os.path.join(args.out, "seq2seq.npz"))
+    if args.draw:
+        draw(models["scheduled sampling"], args.draw)
+
+
+# %% Pictures: the trained model on one short pair, encoder -> context C -> decoder
+def draw(model, folder, digits=(3, 0, 7, 2)):
+    """Pictures of "3072" -> "273" with gradients: unrolled (each GRU step one node, so the
+    encoder steps, the bridge from the context C and the decoder steps fit on a page) and
+    folded (the circuit, every gate its own op)."""
+    import viz  # the drawing package; the core never imports it
+
+    picture = make_model(fused=False)  # a composite copy of the trained model
+    picture.load_state_dict(model.state_dict())
+    src, lens, tin, tout = batch([pair_of(list(digits))])
+    logits = picture(src, tin, src_lengths=lens)
+    loss = tr.F.cross_entropy(logits, tout, ignore_index=PAD)
+    loss.backward(retain_grads=True)
+    graph = tr.trace(loss)
+    paths = viz.save_views(graph, folder, "seq2seq", views=("unrolled",), keep_ends=2,
+                           collapse="cell")
+    paths += viz.save_views(graph, folder, "seq2seq", views=("folded",))
+    for path in paths:
+        print(f"drew {path}")
 
 
 if __name__ == "__main__":

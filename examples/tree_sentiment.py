@@ -9,6 +9,7 @@
 #     python examples/tree_sentiment.py --model rnn --minutes 5          # SST, one model
 #     python examples/tree_sentiment.py --model all --data path/to/sst   # all three
 #     python examples/tree_sentiment.py --tiny                           # seconds (the tests)
+#     python examples/tree_sentiment.py --tiny --draw pictures           # plus tree pictures
 #
 # Reported on the test split: fine-grained (5-class) and binary accuracy, at the roots (whole
 # sentences) and over all nodes (phrases). Binary follows the SST convention: neutral (2) rows
@@ -220,7 +221,26 @@ def run_model(name: str, data: dict, vocab, args) -> dict:
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         model.save(os.path.join(args.out, f"tree_{name}.npz"))
+    if args.draw:
+        draw(model, name, data["test"], vocab, args.draw)
     return test
+
+
+# %% Pictures: backprop through structure on one short test tree
+def draw(model, name: str, trees: list, vocab, folder: str) -> None:
+    """The trained model on the test tree nearest 6 words, per node (every tree node its own
+    ops), drawn as the parse tree (words at the leaves, each node's gradients and its share of
+    the shared weights' gradient) and as the backward picture (gradient norms as colours)."""
+    import viz  # the drawing package; the core never imports it
+
+    tree = min(trees[:200], key=lambda t: abs(len(t.leaves()) - 6))
+    model.zero_grad()
+    loss = model.loss(build_schedule([tree], vocab), mode="per_node")
+    loss.backward(retain_grads=True)
+    print(f"[{name}] drawing {' '.join(tree.leaves())!r}")
+    graph = tr.trace(loss)
+    for path in viz.save_views(graph, folder, f"tree_{name}", views=("tree", "backward")):
+        print(f"drew {path}")
 
 
 def parse_args(argv=None):
@@ -257,6 +277,7 @@ def parse_args(argv=None):
     )
     ap.add_argument("--tiny", action="store_true", help="a few seconds, for the test suite")
     ap.add_argument("--out", help="folder to save the trained models (Module.save)")
+    ap.add_argument("--draw", help="folder for pictures of one short tree per model")
     args = ap.parse_args(argv)
     if args.tiny:
         args.epochs, args.minutes, args.dim = min(args.epochs, 3), min(args.minutes, 0.1), 16

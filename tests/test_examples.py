@@ -46,18 +46,35 @@ def test_every_example_has_a_test(path):
     assert f'"{path.name}"' in tests, f"examples/{path.name} is not run by any test"
 
 
+def assert_pictures(folder: Path, name: str, views, steps=(0,)) -> dict:
+    """Each <name>_<view>.svg exists and is a real picture; unrolled ones show their steps."""
+    texts = {}
+    for view in views:
+        path = folder / f"{name}_{view}.svg"
+        assert path.exists() and path.stat().st_size > 1000, path
+        texts[view] = path.read_text(encoding="utf-8")
+        if view == "unrolled":
+            assert all(f"cluster_step_{t}" in texts[view] for t in steps), path
+    return texts
+
+
 def test_char_rnn(tmp_path, capsys):
-    run_example("char_rnn.py", "--tiny", "--out", str(tmp_path))
+    run_example("char_rnn.py", "--tiny", "--out", str(tmp_path), "--draw", str(tmp_path))
     out = capsys.readouterr().out
     assert "0 errors of 4" in out, out  # the seeds' "hello" toy learned to zero error
     val = float(out.split("validation:")[1].split()[0])
     vocab = int(out.split(" vocab ")[1].split(",")[0])
     assert val < np.log(vocab)  # learned something: better than a uniform guess
     assert (tmp_path / "char_rnn.npz").exists()
+    svg = assert_pictures(tmp_path, "char_lstm", ("unrolled", "folded", "backward"),
+                          steps=range(6))
+    assert "f_gate" in svg["unrolled"]  # the composite copy: every gate is its own node
+    assert "weight_hh_l0" in svg["backward"]
+    assert f"drew {tmp_path / 'char_lstm_backward.svg'}" in out
 
 
 def test_seq2seq(tmp_path, capsys):
-    run_example("seq2seq.py", "--tiny", "--out", str(tmp_path))
+    run_example("seq2seq.py", "--tiny", "--out", str(tmp_path), "--draw", str(tmp_path))
     out = capsys.readouterr().out
     rows = [line.split() for line in out.splitlines() if line.startswith(("teacher", "sched"))]
     assert len(rows) == 2
@@ -65,6 +82,9 @@ def test_seq2seq(tmp_path, capsys):
         errs = [float(v) for v in row[-4:]]
         assert all(0.0 <= v <= 1.0 for v in errs)
     assert (tmp_path / "seq2seq.npz").exists()
+    svg = assert_pictures(tmp_path, "seq2seq", ("unrolled", "folded"), steps=range(4))
+    assert "encoder" in svg["unrolled"] and "decoder" in svg["unrolled"]
+    assert "bridge" in svg["folded"]
 
 
 def test_gradient_flow(tmp_path, capsys):

@@ -28,8 +28,16 @@ def number_after(text: str, label: str) -> float:
     return float(re.search(re.escape(label) + r"\s*([-+0-9.]+)", text).group(1))
 
 
+def picture(folder: Path, name: str) -> str:
+    """The text of an SVG the example drew (which must exist and be a real picture)."""
+    path = folder / f"{name}.svg"
+    assert path.exists() and path.stat().st_size > 1000, path
+    return path.read_text(encoding="utf-8")
+
+
 def test_pos_tagging_on_the_seed_grammar(tmp_path, capsys):
-    run_example("pos_tagging.py", "--tiny", "--toy", "--out", str(tmp_path))
+    run_example("pos_tagging.py", "--tiny", "--toy", "--out", str(tmp_path), "--draw",
+                str(tmp_path))
     out = capsys.readouterr().out
     bi = out.split("bidirectional  LSTM:")[1]
     uni = out.split("unidirectional LSTM:")[1]
@@ -42,6 +50,10 @@ def test_pos_tagging_on_the_seed_grammar(tmp_path, capsys):
     graph = json.loads((tmp_path / "tagger_4_words.graph.json").read_text())
     assert {n["meta"].get("step") for n in graph["nodes"] if n["op"]} >= {0, 1, 2, 3}
     assert (tmp_path / "tagger_bidirectional.npz").exists()
+    unrolled = picture(tmp_path, "tagger_unrolled")
+    assert "cluster_step_0" in unrolled
+    assert "direction_forward" in unrolled and "direction_reverse" in unrolled  # both chains
+    assert "reverse" in picture(tmp_path, "tagger_folded")
 
 
 def _write_conllu(path: Path, sentences) -> None:
@@ -67,7 +79,8 @@ def test_pos_tagging_reads_conllu(tmp_path, capsys):
 
 
 def test_sentence_classification_table(tmp_path, capsys):
-    run_example("sentence_classification.py", "--tiny", "--out", str(tmp_path))
+    run_example("sentence_classification.py", "--tiny", "--out", str(tmp_path), "--draw",
+                str(tmp_path))
     out = capsys.readouterr().out
     table = json.loads((tmp_path / "aggregation_accuracy.json").read_text())["accuracy"]
     assert set(table) == {"contains", "majority", "last"}
@@ -78,10 +91,12 @@ def test_sentence_classification_table(tmp_path, capsys):
     assert last["last"] > 0.95 and last["last"] > last["max"] + 0.2  # only the end matters
     for row in table.values():
         assert max(row.values()) > 0.8  # every task is learned by some aggregation
+    backward = picture(tmp_path, "attention_backward")
+    assert "query" in backward and "cluster_step_5" in backward  # the query q and all 6 steps
 
 
 def test_hopfield_recall(tmp_path, capsys):
-    run_example("hopfield.py", "--tiny", "--out", str(tmp_path))
+    run_example("hopfield.py", "--tiny", "--out", str(tmp_path), "--draw", str(tmp_path))
     out = capsys.readouterr().out
     for mode in ("synchronous", "asynchronous"):
         block = out.split(f"{mode} recall:")[1].split("recall:")[0].split("stored,")[0]
@@ -96,3 +111,7 @@ def test_hopfield_recall(tmp_path, capsys):
     steps = {n["meta"].get("step") for n in graph["nodes"]
              if n["op"] and n["meta"].get("scope", "").split("/")[-1] == "hopfield"}
     assert steps == {1, 2, 3}
+    unrolled = picture(tmp_path, "hopfield_unrolled")
+    assert all(f"cluster_step_{t}" in unrolled for t in (1, 2, 3))  # steps t = 1..3
+    assert "W^(3)" in unrolled or "W&#94;(3)" in unrolled  # the per-step copy of the shared W
+    assert "delay" in picture(tmp_path, "hopfield_folded")  # the circuit's delay marker

@@ -252,7 +252,8 @@ def test_tree_gather_checks_and_accuracy():
 # ---- the example -----------------------------------------------------------------------------
 def test_example_tree_sentiment_tiny(tmp_path, capsys):
     argv = sys.argv
-    sys.argv = ["tree_sentiment.py", "--tiny", "--generated", "--out", str(tmp_path)]
+    sys.argv = ["tree_sentiment.py", "--tiny", "--generated", "--out", str(tmp_path), "--draw",
+                str(tmp_path)]
     try:
         runpy.run_path(str(EXAMPLE), run_name="__main__")
     finally:
@@ -267,3 +268,11 @@ def test_example_tree_sentiment_tiny(tmp_path, capsys):
     for name, r in results.items():
         assert float(r["fine_root"]) > 0.35 and float(r["fine_nodes"]) > 0.6, (name, r)
     assert (tmp_path / "tree_rnn.npz").exists()
+    for name in results:  # one short tree per model, drawn as the tree and backward
+        words = out.split(f"[{name}] drawing '")[1].split("'")[0].split()
+        assert 1 <= len(words) <= 8
+        for view in ("tree", "backward"):
+            path = tmp_path / f"tree_{name}_{view}.svg"
+            assert path.exists() and path.stat().st_size > 1000, path
+        svg = (tmp_path / f"tree_{name}_tree.svg").read_text(encoding="utf-8")
+        assert "cluster_tree_node" in svg and f"\u201c{words[0]}\u201d" in svg  # a leaf word

@@ -59,8 +59,10 @@ def save_views(graph, folder, name: str, views=("unrolled", "folded", "backward"
 
     The graph is traced once (a Tensor is traced here), so every picture shows the same data.
     Without any renderer, each ``.dot`` is still written and one warning says how to install one.
-    Returns the written paths. ``options`` go to every view (e.g. ``keep_ends=3``).
+    Returns the written paths. ``options`` go to every view that takes them (``keep_ends=3``
+    reaches the unrolled and backward views; the folded view has no steps to keep).
     """
+    import inspect
     import os
 
     from viz._model import load
@@ -69,8 +71,13 @@ def save_views(graph, folder, name: str, views=("unrolled", "folded", "backward"
     os.makedirs(folder, exist_ok=True)
     paths = []
     for view in views:
+        if view not in VIEWS:
+            raise OptionError(f"viz.save_views: view={view!r}; expected one of {', '.join(VIEWS)}")
+        accepted = inspect.signature(VIEWS[view]).parameters
+        # an option one view lacks (keep_ends for folded) is meant for the others
+        opts = {k: v for k, v in options.items() if k in accepted}
         path = os.path.join(os.fspath(folder), f"{name}_{view}.{format}")
-        paths.append(render(draw(data, view=view, **options), path, missing="warn"))
+        paths.append(render(draw(data, view=view, **opts), path, missing="warn"))
     return paths
 
 

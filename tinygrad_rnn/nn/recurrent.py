@@ -151,7 +151,9 @@ class _Recurrent(Module):
         out = []
         for i, s in enumerate(given):
             if s is None:
-                out.append([Tensor._make(np.zeros((B, H), dtype=dtype), None)] * LD)
+                zero = Tensor._make(np.zeros((B, H), dtype=dtype), None)
+                zero.name = ("h0", "c0")[i]  # a readable label in pictures
+                out.append([zero] * LD)
                 continue
             s = s if isinstance(s, Tensor) else Tensor(np.asarray(s), dtype=dtype)
             want = (LD, H) if unbatched else (LD, B, H)

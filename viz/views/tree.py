@@ -151,13 +151,19 @@ def _nodes(scene: Scene, gi: GraphIndex, tn: list, did: list) -> None:
 
 
 def _outputs(gi: GraphIndex, tn: list) -> dict:
-    """Tree node -> the op whose value leaves it (p of that node); the last such op."""
-    out: dict = {}
+    """Tree node -> the op whose value leaves it (p of that node): the last op read by another
+    tree node (its parent); at the root, where no parent reads it, the last op that is not the
+    classifier. The classifier's logits also leave the node (to the loss), but they are not p."""
+    to_parent: dict = {}
+    fallback: dict = {}
     for i in range(len(gi)):
-        if gi.kind(i) == "op" and tn[i] is not None:
-            if any(tn[e["dst"]] != tn[i] for e in gi.outs[i]) or not gi.outs[i]:
-                out[tn[i]] = i
-    return out
+        if gi.kind(i) != "op" or tn[i] is None:
+            continue
+        if any(tn[e["dst"]] not in (None, tn[i]) for e in gi.outs[i]):
+            to_parent[tn[i]] = i
+        if gi.meta(i, "role") != "classify":
+            fallback[tn[i]] = i
+    return {**fallback, **to_parent}
 
 
 def _cluster_attrs(gi: GraphIndex, tn: list, k, out) -> dict:
