@@ -13,6 +13,15 @@ def rng():
     return np.random.default_rng(1234)
 
 
+@pytest.fixture(params=["numba", "numpy"])
+def backend(request, monkeypatch):
+    """Run an optimizer/clipping test through the fused kernels and through the NumPy formulas."""
+    from tinygrad_rnn.optim import base
+
+    monkeypatch.setattr(base, "_BACKEND", request.param)
+    return request.param
+
+
 def param(rng, *shape, positive=False, name=None):
     """A float64 leaf requiring grad, values away from kinks (0 for relu, ties for max)."""
     a = rng.standard_normal(shape)

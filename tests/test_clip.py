@@ -9,17 +9,10 @@ import pytest
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.errors import ArgumentError, GradError
-from tinygrad_rnn.optim import base, clip_grad_norm, clip_grad_value, grad_norm
+from tinygrad_rnn.optim import clip_grad_norm, clip_grad_value, grad_norm
 
 SHAPES = [(3,), (4, 5), (2, 3, 2)]
 DTYPES = [np.float32, np.float64]
-
-
-@pytest.fixture(params=["numba", "numpy"])
-def backend(request, monkeypatch):
-    """Run a test through the fused kernels and through the NumPy formulas."""
-    monkeypatch.setattr(base, "_BACKEND", request.param)
-    return request.param
 
 
 # ---- clipping -------------------------------------------------------------------------------

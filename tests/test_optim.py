@@ -22,13 +22,6 @@ SHAPES = [(3,), (4, 5), (2, 3, 2)]
 DTYPES = [np.float32, np.float64]
 
 
-@pytest.fixture(params=["numba", "numpy"])
-def backend(request, monkeypatch):
-    """Run a test through the fused kernels and through the NumPy formulas."""
-    monkeypatch.setattr(base, "_BACKEND", request.param)
-    return request.param
-
-
 # ---- straightforward references (textbook forms, float64) -----------------------------------
 def ref_sgd(p, grads, lr, momentum, nesterov, weight_decay):
     b = None
