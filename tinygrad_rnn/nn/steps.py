@@ -21,6 +21,13 @@ def _bias(b, w) -> Tensor:
     return b if b is not None else Tensor._make(np.zeros(w.shape[0], dtype=w.dtype), None)
 
 
+def _named(tensors, names):
+    """Give the pieces of a split readable names (the pictures label nodes by them)."""
+    for t, n in zip(tensors, names):
+        t.name = n
+    return tensors
+
+
 def _affine(x, h, p):
     w_ih, w_hh, b_ih, b_hh = p
     return F.linear(x, w_ih, _bias(b_ih, w_ih)) + F.linear(h, w_hh, _bias(b_hh, w_hh))
@@ -51,7 +58,7 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
         return h2, c2
     with scope(role="gates"):
         z = _affine(x, h, p)
-        zi, zf, zg, zo = F.split(z, 4, axis=-1)
+        zi, zf, zg, zo = _named(F.split(z, 4, axis=-1), ("z_i", "z_f", "z_g", "z_o"))
     gates = []
     for role, zz, act in (("gate_i", zi, "sigmoid"), ("gate_f", zf, "sigmoid"),
                           ("gate_g", zg, "tanh"), ("gate_o", zo, "sigmoid")):
@@ -59,7 +66,8 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
             gates.append(zz.sigmoid() if act == "sigmoid" else zz.tanh())
     i, f, g, o = gates
     with scope(role="c"):
-        c2 = f * c + i * g
+        keep, write = _named([f * c, i * g], ("f*c_prev", "i*g"))
+        c2 = keep + write
     with scope(role="h"):
         h2 = o * c2.tanh()
     return h2, c2
@@ -76,11 +84,14 @@ def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bo
     w_ih, w_hh, b_ih, b_hh = p
     H = w_hh.shape[1]
     with scope(role="gates"):
-        ir, iz, i_n = F.split(F.linear(x, w_ih, _bias(b_ih, w_ih)), 3, axis=-1)
+        ir, iz, i_n = _named(F.split(F.linear(x, w_ih, _bias(b_ih, w_ih)), 3, axis=-1),
+                             ("x_r", "x_z", "x_n"))
         if reset_after:
-            hr, hz, h_n = F.split(F.linear(h, w_hh, _bias(b_hh, w_hh)), 3, axis=-1)
+            hr, hz, h_n = _named(F.split(F.linear(h, w_hh, _bias(b_hh, w_hh)), 3, axis=-1),
+                                 ("h_r", "h_z", "h_n"))
         else:
-            hr, hz = F.split(F.linear(h, w_hh[: 2 * H], _bias(b_hh, w_hh)[: 2 * H]), 2, -1)
+            hr, hz = _named(F.split(F.linear(h, w_hh[: 2 * H], _bias(b_hh, w_hh)[: 2 * H]), 2,
+                                    -1), ("h_r", "h_z"))
     with scope(role="gate_r"):
         r = (ir + hr).sigmoid()
     with scope(role="gate_z"):
