@@ -1,0 +1,5 @@
+"""Benchmark suite: same-run ratios of tinygrad_rnn against hand NumPy and PyTorch references.
+
+Run ``python -m benchmarks.run --quick`` (a couple of minutes) or ``python -m benchmarks.run``
+(the full run); ``--only NAME`` runs one group. See ``benchmarks/run.py``.
+"""

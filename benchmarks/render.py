@@ -1,0 +1,60 @@
+"""Picture of a long unroll: a T-step LSTM (composite cells, every gate a node), traced into a
+``tr.Graph``, drawn by ``viz.draw(view="unrolled")`` (middle steps collapsed, the default) and
+rendered to SVG by ``viz.render``. Absolute times; there is no reference to compare with.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import tinygrad_rnn as tr
+from benchmarks.report import Row, skipped
+from benchmarks.timing import median_time
+
+
+def _viz():
+    """The viz package if it can be imported and has ``draw``, else None."""
+    try:
+        viz = importlib.import_module("viz")
+    except ImportError:
+        return None
+    return viz if callable(getattr(viz, "draw", None)) else None
+
+
+def _lstm_loss(V: int, H: int, T: int) -> tr.Tensor:
+    ids = np.random.default_rng(0).integers(0, V, T + 1)
+    lstm, head = tr.nn.LSTM(V, H, fused=False, rng=0), tr.nn.Linear(H, V, rng=1)
+    out, _ = lstm(np.eye(V)[ids[:-1]])
+    loss = tr.F.cross_entropy(head(out), ids[1:])
+    loss.backward(retain_grads=True)  # so the picture can show gradients
+    return loss
+
+
+def render_rows(V: int, H: int, T: int, repeat: int) -> list[Row]:
+    group = f"pictures (LSTM, T={T})"
+    viz = _viz()
+    if viz is None:
+        return [skipped(group, "render unrolled LSTM", "viz cannot be imported or has no draw")]
+    loss = _lstm_loss(V, H, T)
+    graph = tr.trace(loss)
+    t_trace = median_time(lambda: tr.trace(loss), repeat)
+    t_draw = median_time(lambda: viz.draw(graph, view="unrolled"), repeat)
+    digraph = viz.draw(graph, view="unrolled")
+    note = f"{len(graph.nodes)} graph nodes; V={V} H={H}, composite cells"
+    rows = [Row(group, "tr.trace(loss)", "—", "default", "float64", "ms", t_trace * 1e3,
+                note=note),
+            Row(group, "viz.draw(view='unrolled')", "—", "default", "float64", "ms",
+                t_draw * 1e3, note="middle steps collapsed (default)")]
+    renderers = viz.find_renderers()
+    if not renderers:
+        return rows + [skipped(group, "viz.render to SVG", "no Graphviz renderer found")]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "lstm.svg"
+        t_render = median_time(lambda: viz.render(digraph, out), repeat)
+    rows.append(Row(group, "viz.render(svg)", "—", "default", "float64", "ms", t_render * 1e3,
+                    note=f"renderer: {Path(str(renderers[0])).name}"))
+    return rows

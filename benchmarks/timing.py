@@ -1,0 +1,56 @@
+"""Interleaved timing: every workload of a group runs once per round, A B C A B C ...
+
+The machine's speed drifts (up to 1.6x between runs, less within one), so absolute times are
+only indicative; what holds is the ratio of two workloads measured in the same rounds. This is
+``core_overhead._ab`` generalised to many workloads, keeping each round's times so a ratio can be
+taken per round (paired) before the median.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Timings:
+    """Seconds per call of each workload, one entry per round."""
+
+    per_round: dict[str, list[float]] = field(default_factory=dict)
+
+    def ms(self, name: str) -> float:
+        """Median over rounds, in milliseconds per call."""
+        return statistics.median(self.per_round[name]) * 1e3
+
+    def ratio(self, name: str, ref: str) -> float:
+        """Median over rounds of time(name) / time(ref) in the same round (< 1: name is faster)."""
+        pairs = zip(self.per_round[name], self.per_round[ref])
+        return statistics.median(a / b for a, b in pairs)
+
+
+def interleave(fns: dict[str, Callable[[], object]], rounds: int, number: int,
+               warmup: int = 2) -> Timings:
+    """Time ``number`` calls of each function per round, functions interleaved within a round."""
+    for fn in fns.values():
+        for _ in range(warmup):  # JIT compilation, cache loads, allocator growth
+            fn()
+    out = Timings({k: [] for k in fns})
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            out.per_round[name].append((time.perf_counter() - t0) / number)
+    return out
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> float:
+    """Median seconds of ``repeat`` single calls (for slow, one-off workloads)."""
+    ts = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
