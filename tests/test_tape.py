@@ -182,3 +182,11 @@ def test_metadata_is_per_thread():
     for th in threads:
         th.join()
     assert seen == {f"t{i}": (f"t{i}", f"t{i}/mul#0") for i in range(4)}
+
+
+def test_steps_record_their_loop():
+    m = tr.nn.Seq2Seq(5, 4, bidirectional=True, rng=0)
+    src, tgt = np.array([[1], [2], [3]]), np.array([[0], [1]])
+    g = tr.trace(m(src, tgt))
+    loops = {n.meta.get("loop") for n in g.nodes if n.meta.get("step") is not None}
+    assert loops == {"seq2seq/encoder/l0", "seq2seq/encoder/l0_reverse", "seq2seq/decoder_step"}

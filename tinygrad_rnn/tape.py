@@ -26,7 +26,11 @@ class Frame:
 
     def child(self, name: str | None, meta: dict) -> Frame:
         scope = self.scope if not name else (f"{self.scope}/{name}" if self.scope else name)
-        return Frame(scope, {**self.meta, **meta})
+        merged = {**self.meta, **meta}
+        if "step" in meta and "loop" not in meta:
+            # which unrolled loop this step belongs to (an encoder's t=3 is not its decoder's)
+            merged["loop"] = scope
+        return Frame(scope, merged)
 
     def where(self) -> str:
         """Human-readable location for error messages: "scope 'rnn/cell', step 3"."""
@@ -51,7 +55,9 @@ def scope(name: str | None = None, **meta):
     """Record every op run inside under scope ``name`` (nested with '/') and metadata ``meta``.
 
     Known keys: ``step`` (time index t), ``tree_node``, ``depth``, ``role`` (e.g. ``'gate_f'``),
-    ``layer``, ``direction``; any other key is kept too and shows up in ``tr.trace``.
+    ``layer``, ``direction``; any other key is kept too and shows up in ``tr.trace``. Setting
+    ``step`` also records ``loop`` = the scope path that owns the unrolled loop (e.g.
+    ``seq2seq/encoder/l0`` vs ``seq2seq/decoder_step``), unless ``loop`` is given.
 
     >>> with tr.scope("rnn", step=3):
     ...     h = (W @ h + U @ x).tanh()     # both nodes carry scope 'rnn', step 3
