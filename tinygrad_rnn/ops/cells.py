@@ -40,9 +40,11 @@ def _vjp_rnn_cell(g, saved, needs, *, nonlinearity):
 def _affine_vjp(dzx, dzh, x, h, w_ih, w_hh, needs):
     """(gx, gh, gW_ih, gW_hh, gb_ih, gb_hh) for z_x = x W_ih^T + b_ih, z_h = h W_hh^T + b_hh."""
     nx, nh, nwi, nwh, nbi, nbh = needs
+    gbi = dzx.sum(axis=0) if nbi else None
+    if nbh:  # for RNN/LSTM both biases see the same dz: sum it once
+        gbh = gbi if (dzh is dzx and gbi is not None) else dzh.sum(axis=0)
     return (dzx @ w_ih if nx else None, dzh @ w_hh if nh else None,
-            dzx.T @ x if nwi else None, dzh.T @ h if nwh else None,
-            dzx.sum(axis=0) if nbi else None, dzh.sum(axis=0) if nbh else None)
+            dzx.T @ x if nwi else None, dzh.T @ h if nwh else None, gbi, gbh if nbh else None)
 
 
 def _fwd_lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
