@@ -28,6 +28,8 @@ def _tensor(x, func: str, arg: str, like: Tensor | None = None) -> Tensor:
 
 def _int_array(x, func: str, arg: str) -> np.ndarray:
     arr = np.asarray(x.data if isinstance(x, Tensor) else x)
+    if arr.size == 0 and arr.dtype.kind in "fb":
+        arr = arr.astype(np.int64)  # an empty list arrives as float64: nothing to misread
     if arr.dtype.kind == "f" and arr.size and np.all(arr == np.round(arr)):
         arr = arr.astype(np.int64)  # float tensors of whole numbers are accepted as indices
     if arr.dtype.kind not in "iu":

@@ -69,7 +69,13 @@ def _norm_axis(axis, ndim: int, func: str):
     """None -> None; int or sequence -> sorted tuple of non-negative axes (checked)."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise ShapeError(f"{func}: argument 'axis' must be an int, a tuple of ints or None; got "
+                         f"{axis!r}")
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
@@ -237,7 +243,10 @@ class Tensor:
 
     # ---- shape ------------------------------------------------------------------------------
     def reshape(self, *shape) -> Tensor:
-        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
+            raise DTypeError(f"reshape: the new shape must be ints; got {shape!r}")
         return apply(REGISTRY["reshape"], (self,), {"shape": tuple(int(s) for s in shape)})
 
     def transpose(self, *axes) -> Tensor:
