@@ -179,3 +179,24 @@ def test_builders_trace_valid_graphs():
     big = synthetic(n=3000)
     tr.Graph.from_dict(big).check()
     assert len(synthetic()["nodes"]) >= 50_000
+
+
+def bilstm(T=4, seed=0):
+    """``tr.nn.LSTM(2, 3, bidirectional=True)`` on a (T, 1, 2) input: loops "lstm/l0" and
+    "lstm/l0_reverse", one loop for the pictures (the two directions of one layer)."""
+    m = tr.nn.LSTM(2, 3, bidirectional=True, rng=seed)
+    out, _ = m(tr.Tensor(np.random.default_rng(seed).standard_normal((T, 1, 2))))
+    loss = (out ** 2).mean()
+    loss.backward(retain_grads=True)
+    return tr.trace(loss)
+
+
+def seq2seq(S=3, T=3, seed=0):
+    """A tiny bidirectional ``tr.nn.Seq2Seq``: an encoder loop ("seq2seq/encoder/l0",
+    ".../l0_reverse") and a decoder loop ("seq2seq/decoder_step") that both count t from 0."""
+    m = tr.nn.Seq2Seq(5, 4, embed=3, enc_hidden=3, dec_hidden=3, bidirectional=True, rng=seed)
+    src = (np.arange(S) % 4 + 1).reshape(S, 1)
+    tgt = (np.arange(T) % 3).reshape(T, 1)
+    loss = (m(src, tgt) ** 2).mean()
+    loss.backward(retain_grads=True)
+    return tr.trace(loss)

@@ -4,6 +4,7 @@ hostile names, the missing-renderer path, timeouts, and ``python -m viz``."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import struct
@@ -14,7 +15,7 @@ import xml.etree.ElementTree as ET
 
 import graphviz
 import pytest
-from test_viz_models import ROOT, elman, lstm200, synthetic, tree3
+from test_viz_models import ROOT, bilstm, elman, lstm200, seq2seq, synthetic, tree3
 from test_viz_views import hostile
 
 import viz
@@ -56,6 +57,54 @@ def cluster_x(path) -> dict:
         if g.get("class") == "cluster" and text is not None:
             out[g.find(f"{SVG}title").text] = float(text.get("x"))
     return out
+
+
+def cluster_boxes(path) -> dict:
+    """Cluster title -> (x_min, x_max, y_min, y_max) of the cluster's outline."""
+    out = {}
+    for g in ET.parse(path).getroot().iter(f"{SVG}g"):
+        if g.get("class") != "cluster":
+            continue
+        shape = next(el for el in g.iter() if el.tag in (f"{SVG}polygon", f"{SVG}path"))
+        nums = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?",
+                                             shape.get("points") or shape.get("d"))]
+        xs, ys = nums[0::2], nums[1::2]
+        out[g.find(f"{SVG}title").text] = (min(xs), max(xs), min(ys), max(ys))
+    return out
+
+
+def step_of(title: str):
+    m = re.search(r"_step_(\d+)(_|$)", title)
+    return int(m.group(1)) if m else None
+
+
+@pytest.mark.parametrize("name", RENDERERS)
+def test_bidirectional_steps_in_time_order_forward_first(name, tmp_path):
+    out = viz.render(viz.draw(bilstm(T=4)), tmp_path / "bilstm.svg", renderer=renderer_path(name))
+    boxes = cluster_boxes(out)
+    steps = {step_of(c): b for c, b in boxes.items() if re.fullmatch(r"cluster_step_\d+", c)}
+    assert sorted(steps) == [0, 1, 2, 3]
+    lefts = [steps[t][0] for t in range(4)]
+    assert lefts == sorted(lefts) and len(set(lefts)) == 4
+    for t in range(4):
+        fwd, rev = (next(b for c, b in boxes.items()
+                         if c.startswith(f"cluster_step_{t}_layer_0_direction_{d}_"))
+                    for d in ("forward", "reverse"))
+        assert fwd[1] <= rev[0], f"step {t}: forward is not left of reverse"
+
+
+@pytest.mark.parametrize("name", RENDERERS)
+def test_seq2seq_encoder_below_decoder_steps_in_order(name, tmp_path):
+    out = viz.render(viz.draw(seq2seq()), tmp_path / "s2s.svg", renderer=renderer_path(name))
+    boxes = cluster_boxes(out)
+    loop = {m.group(1): b for c, b in boxes.items()
+            if (m := re.fullmatch(r"cluster_loop_seq2seq_(encoder|decoder_step)_[0-9a-f]+", c))}
+    enc, dec = loop["encoder"], loop["decoder_step"]
+    assert dec[3] < enc[2]  # rankdir BT: the decoder above the encoder it reads from
+    for loop in ("encoder", "decoder_step"):
+        steps = sorted((b[0], step_of(c)) for c, b in boxes.items()
+                       if re.fullmatch(rf"cluster_step_\d+_loop_seq2seq_{loop}_[0-9a-f]+", c))
+        assert [t for _, t in steps] == [0, 1, 2], loop
 
 
 @pytest.mark.parametrize("name", RENDERERS)

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_viz_models import birnn, elman, lstm, lstm200, synthetic, tree3
+from test_viz_models import bilstm, birnn, elman, lstm, lstm200, seq2seq, synthetic, tree3
 
 import tinygrad_rnn as tr
 import viz
+from viz._model import GraphIndex, loop_group
 
 GOLDEN = Path(__file__).parent / "golden" / "viz"
 
@@ -292,3 +293,46 @@ def test_nn_lstm_layers_nest_per_layer_and_direction():
     assert "lstm.l0.f_gate[t=1]" in src and "lstm.l1_reverse.h[t=0]" in src
     big = viz.draw(_nn_lstm_graph(T=12), view="folded")
     assert len(big.viz_members) == len(viz.draw(g, view="folded").viz_members)
+
+
+def test_loop_groups_drop_the_layer_and_direction_of_a_layer():
+    assert loop_group("seq2seq/encoder/l0_reverse") == "seq2seq/encoder"
+    assert loop_group("lstm/l1") == "lstm" and loop_group("rnn") == "rnn"
+    assert loop_group(None) is None
+    # one layer's directions are one loop; a per-step head (same t) joins its RNN's loop
+    assert set(GraphIndex(bilstm().to_dict()).loops()) == {None}
+    assert set(GraphIndex(birnn().to_dict()).loops()) == {None}
+
+
+def test_seq2seq_draws_encoder_and_decoder_apart():
+    src = viz.draw(seq2seq()).source
+    enc = re.search(r"subgraph cluster_(loop_seq2seq_encoder_\w+) \{", src)
+    dec = re.search(r"subgraph cluster_(loop_seq2seq_decoder_step_\w+) \{", src)
+    assert enc and dec and enc.start() < dec.start()  # the encoder ran first
+    for loop, t in ((enc, 0), (enc, 2), (dec, 0), (dec, 2)):  # steps inside their loop
+        at = src.index(f"subgraph cluster_step_{t}_{loop.group(1)} {{")
+        assert loop.start() < at and (loop is dec or at < dec.start())
+    assert "subgraph cluster_step_0 {" not in src  # no step shared by both loops
+    assert "label=encoder" in src and "label=decoder_step" in src
+    fwd = src.index(f"cluster_step_1_layer_0_direction_forward_12453a88_{enc.group(1)}")
+    assert fwd < src.index(f"cluster_step_1_layer_0_direction_reverse_e205a8c5_{enc.group(1)}")
+    assert "stack0" in src  # the decoder is ranked after the encoder
+
+
+def test_long_seq2seq_collapses_steps_per_loop():
+    src = viz.draw(seq2seq(S=6, T=7)).source
+    # S=6, T=7, keep_ends=2: the encoder hides t=2..3 and the decoder t=2..4, separately
+    assert src.count('label="\u2026 \u00d7 2 steps') == 1
+    assert src.count('label="\u2026 \u00d7 3 steps') == 1
+    assert re.search(r"subgraph cluster_steps_2_loop_seq2seq_encoder_\w+ \{", src)
+    assert re.search(r"subgraph cluster_steps_2_loop_seq2seq_decoder_step_\w+ \{", src)
+
+
+def test_graph_saved_without_loops_draws_as_before():
+    d = seq2seq().to_dict()
+    old = json.loads(json.dumps(d))
+    for nd in old["nodes"]:
+        (nd.get("meta") or {}).pop("loop", None)
+    src = viz.draw(old).source
+    assert "cluster_loop" not in src and "subgraph cluster_step_0 {" in src
+    assert "stack0" not in src

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
-from viz._dot import clean, fmt
+from viz._dot import clean, fmt, sort_key
 from viz._errors import GraphFormatError
 
 PLACE_KEYS = ("step", "layer", "direction")
+_LAYER_LOOP = re.compile(r"(?:^|/)l\d+(?:_reverse)?$")  # ".../l1", ".../l0_reverse"
+
+
+def loop_group(loop) -> str | None:
+    """The loop a step belongs to, less the layer/direction an ``nn`` layer adds:
+    ``"seq2seq/encoder/l0_reverse"`` -> ``"seq2seq/encoder"``; ``"rnn"`` stays ``"rnn"``. The
+    layers and directions of one module are one loop: they are drawn inside its steps."""
+    return None if loop is None else _LAYER_LOOP.sub("", str(loop))
 
 
 def load(obj) -> dict:
@@ -102,6 +111,8 @@ class GraphIndex:
         self.metas = [nd.get("meta") or {} for nd in self.nodes]
         self._places: dict = {}
         self._last: dict | None = None
+        self._loops: list | None = None
+        self._loop_order: list = []
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -143,6 +154,63 @@ class GraphIndex:
                 out[i] = cons[0] if cons and all(c == cons[0] for c in cons) else None
         self._places[keys] = out
         return out
+
+    def loops(self) -> list:
+        """Per node, the :func:`loop_group` of its place (``meta["loop"]``, found like
+        :meth:`places`), or None. Only loops that run on time axes of their own are told apart:
+        a loop whose steps meet another's only at the same step (a per-step head reading
+        h^(t)) joins it, and all are None when fewer than two loops remain (one loop, or a
+        graph saved before steps recorded their loop). An encoder and its decoder stay apart."""
+        if self._loops is not None:
+            return self._loops
+        places = self.places(("loop",) + PLACE_KEYS)
+        out = [None if p is None else loop_group(p[0]) for p in places]
+        rank = {g: k for k, g in enumerate(dict.fromkeys(g for g in out if g is not None))}
+        aligned, apart = set(), set()
+        for i in range(len(out)):
+            for e in self.ins[i]:
+                a, b = out[e["src"]], out[i]
+                if a is not None and b is not None and a != b:
+                    same = places[e["src"]][1] == places[i][1]  # same step t
+                    (aligned if same else apart).add(tuple(sorted((a, b), key=rank.get)))
+        root = {g: g for g in rank}
+
+        def find(g):
+            while root[g] != g:
+                g = root[g]
+            return g
+
+        for a, b in sorted(aligned - apart, key=lambda p: (rank[p[0]], rank[p[1]])):
+            ra, rb = sorted((find(a), find(b)), key=rank.get)
+            root[rb] = ra  # the earlier loop names the joined one
+        out = [None if g is None else find(g) for g in out]
+        if len(set(out) - {None}) < 2:
+            out = [None] * len(out)
+        self._loops = out
+        self._loop_order = self._order_loops(out, places)
+        return out
+
+    def loop_order(self) -> list:
+        """The loops of :meth:`loops` in the order they ran: a loop fed by another (a decoder
+        by its encoder) comes after it. Node ids alone do not say so: a decoder's first ops
+        (embedding its start token) need nothing from the encoder."""
+        self.loops()
+        return self._loop_order
+
+    def _order_loops(self, loops: list, places: list) -> list:
+        # key: how deep (longest path from the leaves) the loop's first step reaches
+        depth = [0] * len(loops)
+        for i in range(len(loops)):
+            depth[i] = max((depth[e["src"]] + 1 for e in self.ins[i]), default=0)
+        first: dict = {}
+        for i, g in enumerate(loops):
+            if g is not None:
+                step = sort_key(places[i][1])
+                if g not in first or step < first[g][0]:
+                    first[g] = (step, depth[i], i)
+                elif step == first[g][0]:
+                    first[g] = (step, max(depth[i], first[g][1]), first[g][2])
+        return sorted(first, key=lambda g: (first[g][1], first[g][2]))
 
     def label_name(self, i: int, with_place: bool = True) -> str:
         """Semantic name: ``rnn.h[t=3]``, ``lstm.l0.f_gate[t=3]``, ``rnn.h.matmul[t=3]``,

@@ -24,6 +24,7 @@ class Group:
     title: str
     members: list = field(default_factory=list)
     place: tuple | None = None  # cells stay in their step's cluster
+    loop: str | None = None  # and in their loop's (GraphIndex.loops)
     info: str = ""
 
 
@@ -32,8 +33,8 @@ class Reduction:
     owner: list  # per node id: the DOT id it is drawn as
     groups: dict = field(default_factory=dict)  # did -> Group, in creation order
 
-    def group(self, kind: str, title: str, place=None, info: str = "") -> Group:
-        g = Group(f"g{len(self.groups)}", kind, title, place=place, info=info)
+    def group(self, kind: str, title: str, place=None, info: str = "", loop=None) -> Group:
+        g = Group(f"g{len(self.groups)}", kind, title, place=place, loop=loop, info=info)
         self.groups[g.did] = g
         return g
 
@@ -74,27 +75,32 @@ def hidden_runs(steps: list, keep_ends: int, keep_steps=()) -> list:
 
 
 def collapse_steps(gi: GraphIndex, red: Reduction, keep_ends: int, keep_steps=()) -> None:
-    """Merge the middle time steps into one "… × N steps" node per hidden run."""
-    places = gi.places(("step",))
-    steps = sorted({p[0] for p in places if p is not None}, key=sort_key)
+    """Merge the middle time steps into one "… × N steps" node per hidden run, separately for
+    each loop (an encoder's steps never merge with a decoder's)."""
+    places, loops = gi.places(("step",)), gi.loops()
+    steps: dict = {}  # loop -> its steps; loops in order of first appearance
+    for i, p in enumerate(places):
+        if p is not None:
+            steps.setdefault(loops[i], set()).add(p[0])
     of_step = {}
-    for run in hidden_runs(steps, keep_ends, keep_steps):
-        g = red.group("steps", f"\u2026 \u00d7 {len(run)} steps", place=(run[0],),
-                      info=f"t={clean(run[0])}\u2026{clean(run[-1])}")
-        for s in run:
-            of_step[s] = g
+    for loop, seen in steps.items():
+        for run in hidden_runs(sorted(seen, key=sort_key), keep_ends, keep_steps):
+            g = red.group("steps", f"\u2026 \u00d7 {len(run)} steps", place=(run[0],),
+                          info=f"t={clean(run[0])}\u2026{clean(run[-1])}", loop=loop)
+            for s in run:
+                of_step[(loop, s)] = g
     if not of_step:
         return
     for i, p in enumerate(places):
-        if p is not None and p[0] in of_step:
-            red.assign(i, of_step[p[0]])
+        if p is not None and (loops[i], p[0]) in of_step:
+            red.assign(i, of_step[(loops[i], p[0])])
 
 
 def collapse_cells(gi: GraphIndex, red: Reduction) -> None:
     """One node per cell application: ops sharing scope and step (or tree node, layer, ...)."""
     keys = ("scope", "step", "tree_node", "layer", "direction")
     cells: dict = {}
-    places = gi.places()
+    places, loops = gi.places(), gi.loops()
     for i in range(len(gi)):
         if gi.kind(i) != "op" or red.owner[i] != f"n{i}":
             continue
@@ -103,7 +109,8 @@ def collapse_cells(gi: GraphIndex, red: Reduction) -> None:
             continue  # not part of a step or tree node: nothing to group with
         if k not in cells:
             scope = ".".join(p for p in str(k[0] or "").split("/") if p) or "cell"
-            cells[k] = red.group("cell", scope + gi.place_suffix(i), place=places[i])
+            cells[k] = red.group("cell", scope + gi.place_suffix(i), place=places[i],
+                                 loop=loops[i])
         red.assign(i, cells[k])
 
 

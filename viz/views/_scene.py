@@ -41,6 +41,10 @@ class Scene:
     cluster_attr: dict = field(default_factory=dict)  # path -> attrs (label, style, ...)
     cluster_rank: dict = field(default_factory=dict)  # path -> position, else sorted by key
     chain: list = field(default_factory=list)  # top-level cluster paths to keep in this order
+    # the time axis, if not one point per chain path: per point, the cluster paths whose
+    # nodes hang from it (a nested path is reached through an anchor inside it, see _chain)
+    axis: list = field(default_factory=list)
+    stack: list = field(default_factory=list)  # cluster paths, each drawn after (above) the last
 
     def node(self, did: str, lines, tips=(), cluster=(), html: str | None = None,
              **attrs) -> DNode:
@@ -72,28 +76,76 @@ class Scene:
         for e in sorted(self.edges, key=lambda e: (e.order, e.src, e.dst)):
             g.edge(e.src, e.dst, **e.attrs)
         self._chain(g)
+        self._stack(g)
         return g
+
+    def _stack(self, g: graphviz.Digraph) -> None:
+        """Draw each cluster of ``stack`` after the one before it in rank order (above it for
+        rankdir BT): an invisible point that every node of the first cluster points to and
+        that points to every node of the next. Left-right order inside a cluster is only a
+        heuristic in Graphviz; rank order is a hard constraint."""
+        anchors = self._anchors()
+        for k in range(len(self.stack) - 1):
+            lo, hi = self.stack[k], self.stack[k + 1]
+            gate = f"stack{k}"
+            g.node(gate, shape="point", style="invis", width="0", height="0", label="")
+            for nd in sorted(self.nodes.values(), key=lambda n: n.order):
+                if nd.cluster[:len(lo)] == lo:
+                    g.edge(nd.did, gate, style="invis")
+                elif nd.cluster[:len(hi)] == hi:
+                    g.edge(gate, nd.did, style="invis")
+            for path, (_, aid) in sorted(anchors.items(), key=lambda pa: pa[1][1]):
+                if path[:len(hi)] == hi:
+                    g.edge(gate, aid, style="invis")
 
     def _chain(self, g: graphviz.Digraph) -> None:
         """Keep time order left to right (rankdir BT/TB). Graphviz may otherwise shuffle the
         step clusters, and it ignores same-rank edges between clusters. So: an invisible
         "time axis" of same-rank points at the top level, joined in order (top-level same-rank
         edges are honoured), with an invisible edge from point k to every node of cluster k;
-        crossing minimisation then lines each cluster up with its point."""
-        if len(self.chain) < 2:
+        crossing minimisation then lines each cluster up with its point.
+
+        That only orders top-level clusters: Graphviz orders the clusters inside a cluster on
+        its own, looking only at the neighbours on the next rank. So a point for a nested
+        cluster (the forward half of a step, a step inside a loop) reaches its nodes through
+        an invisible anchor inside that cluster, held one rank above the point by a heavy
+        edge: every level of clusters then sees the axis order right next to it."""
+        points = self.axis or [[p] for p in self.chain]
+        if len(points) < 2:
             return
         with g.subgraph() as axis:
             axis.attr("graph", rank="same")
-            for k in range(len(self.chain)):
+            for k in range(len(points)):
                 axis.node(f"axis{k}", shape="point", style="invis", width="0", height="0",
                           label="")
-        for k in range(len(self.chain) - 1):
+        for k in range(len(points) - 1):
             g.edge(f"axis{k}", f"axis{k + 1}", style="invis")
-        where = {p: k for k, p in enumerate(self.chain)}
+        anchors = self._anchors()
+        first: dict = {}  # point -> its first anchor
+        for k, aid in anchors.values():
+            first.setdefault(k, aid)
+            g.edge(f"axis{k}", aid, style="invis", weight="100")
+        where = {p: k for k, paths in enumerate(points) for p in paths}
         for nd in sorted(self.nodes.values(), key=lambda n: n.order):
-            k = where.get(nd.cluster[:1])
-            if k is not None:
-                g.edge(f"axis{k}", nd.did, style="invis")
+            p = next((nd.cluster[:j] for j in range(len(nd.cluster), 0, -1)
+                      if nd.cluster[:j] in where), None)
+            if p is None:
+                continue
+            g.edge(f"axis{where[p]}", nd.did, style="invis")
+            aid = anchors[p][1] if p in anchors else first.get(where[p])
+            if aid is not None:
+                g.edge(aid, nd.did, style="invis", weight="0")
+
+    def _anchors(self) -> dict:
+        """Nested cluster path -> (axis point, id of the anchor inside it), for the innermost
+        nested paths of each point."""
+        out: dict = {}
+        for k, paths in enumerate(self.axis):
+            inner = [p for p in paths if len(p) > 1
+                     and not any(len(q) > len(p) and q[:len(p)] == p for q in paths)]
+            for j, p in enumerate(inner):
+                out[p] = (k, f"axis{k}_{j}")
+        return out
 
     def _build_clusters(self) -> dict:
         paths: dict = {}
@@ -107,9 +159,13 @@ class Scene:
         for p in paths:
             kids.setdefault(p[:-1], []).append(p)
         built: dict = {}
+        anchors = self._anchors()
         for path in sorted(paths, key=lambda p: (-len(p), self._cluster_key(p))):
             sg = graphviz.Digraph(cluster_name(path))
             sg.attr("graph", **self.cluster_attr.get(path, {"label": label(path[-1][1])}))
+            if path in anchors:
+                sg.node(anchors[path][1], shape="point", style="invis", width="0",
+                        height="0", label="")
             for nd in paths[path]:
                 sg.node(nd.did, **nd.attrs)
             for kid in sorted(kids.get(path, []), key=self._cluster_key):
@@ -122,7 +178,10 @@ class Scene:
 
 
 def cluster_name(path: tuple) -> str:
-    return "cluster_" + "_".join(f"{kind}_{dot_id_part(v)}" for kind, v in path)
+    """``cluster_step_3_layer_0``; the loop around a step goes last, so a step cluster is
+    ``cluster_step_<t>...`` in every picture (``cluster_step_0_loop_<id>`` inside a loop)."""
+    inner = [(k, v) for k, v in path if k != "loop"] + [(k, v) for k, v in path if k == "loop"]
+    return "cluster_" + "_".join(f"{kind}_{dot_id_part(v)}" for kind, v in inner)
 
 
 def _path_key(path: tuple) -> tuple:

@@ -1,6 +1,12 @@
 """The unrolled picture: one cluster per time step (nested per layer and direction), every op of
 every step, and parameters drawn as the seeds' per-step copies W^(t).
 
+A graph with several loops (a seq2seq model's encoder and decoder) draws each loop as an outer
+cluster around its own steps, each loop ranked after the one that ran before it (the decoder
+above its encoder for rankdir BT); the layers and directions of one ``nn`` layer are one loop
+(:func:`viz._model.GraphIndex.loops`). Steps keep time order left to right, and inside every
+step the forward half comes before the reverse half.
+
 A weight W used at T steps appears as T small nodes W^(t), each labelled with its own gradient
 contribution ||nabla_{W^(t)} L|| (the gradient that use sent back, from the edge), plus one shared
 W node labelled with ||nabla_W L|| = ||sum_t nabla_{W^(t)} L|| (seeds' eqs. 6-7). The backward
@@ -62,6 +68,7 @@ def build(gi: GraphIndex, red: Reduction, style: Style, name: str, title, rankdi
     places = gi.places()
     copies = _copy_uses(gi, red, places) if style.copies else {}
     roots = set(gi.roots)
+    _loop_clusters(scene, gi)
     for i in range(len(gi)):
         did = red.owner[i]
         if did is None or did in scene.nodes:
@@ -72,17 +79,72 @@ def build(gi: GraphIndex, red: Reduction, style: Style, name: str, title, rankdi
             _plain_node(scene, gi, i, style, places[i], i in roots, i in copies)
         _cluster_labels(scene, scene.nodes[did].cluster)
     _edges(scene, gi, red, style, places, copies)
-    tops = {nd.cluster[0] for nd in scene.nodes.values() if nd.cluster}
-    scene.chain = [(p,) for p in sorted(tops, key=lambda p: sort_key(p[1]))
-                   if p[0] in ("step", "steps")]
-    scene.cluster_rank = {p: k for k, p in enumerate(scene.chain)}
+    _time_axis(scene, gi)
     return scene
 
 
-def cluster_path(place) -> tuple:
+def cluster_path(place, loop=None) -> tuple:
+    """Cluster path of a place (step, layer, direction), inside its loop's cluster if any."""
+    out = () if loop is None else (("loop", loop),)
     if place is None:
-        return ()
-    return tuple((k, v) for k, v in zip(PLACE_KEYS, place) if v is not None)
+        return out
+    return out + tuple((k, v) for k, v in zip(PLACE_KEYS, place) if v is not None)
+
+
+def _loop_clusters(scene: Scene, gi: GraphIndex) -> None:
+    """Labels of the loop clusters: the loop's scope path, less what all loops share
+    ("encoder", "decoder_step" for "seq2seq/encoder", "seq2seq/decoder_step")."""
+    loops = gi.loop_order()
+    parts = [x.split("/") for x in loops]
+    common = 0
+    while parts and all(len(p) > common + 1 and p[common] == parts[0][common] for p in parts):
+        common += 1
+    for x, p in zip(loops, parts):
+        scene.cluster_attr[(("loop", x),)] = {
+            "label": label("/".join(p[common:]) or x or "loop"), "tooltip": label(f"loop {x}"),
+            "style": "rounded,bold", "color": "gray45", "fontcolor": "gray20",
+            "fontsize": "12"}
+
+
+def _direction_key(v) -> tuple:
+    return (0 if v in ("forward", "fwd", 0) else 1, sort_key(v))  # forward first
+
+
+def _time_axis(scene: Scene, gi: GraphIndex) -> None:
+    """Order the clusters along the scene's time axis: loops as they ran, then steps by t,
+    then directions (forward first). Each (loop, step, direction) is a point of its own; a
+    cluster without a direction (the step, a layer) hangs from its step's first point, so
+    layers still stack while forward stays on the same side in every step."""
+    loop_rank = {x: k for k, x in enumerate(gi.loop_order())}
+    keys: dict = {}  # cluster path -> (loop rank, step, direction key or None)
+    for nd in scene.nodes.values():
+        for j in range(1, len(nd.cluster) + 1):
+            d = dict(nd.cluster[:j])
+            if "step" not in d and "steps" not in d:
+                continue  # a loop's own cluster: placed by its steps
+            step = d["step"] if "step" in d else d["steps"]
+            keys[nd.cluster[:j]] = (loop_rank.get(d.get("loop"), -1), sort_key(step),
+                                    _direction_key(d["direction"]) if "direction" in d else None)
+    dirs: dict = {}  # (loop, step) -> its directions
+    for k in keys.values():
+        dirs.setdefault(k[:2], set()).update([k[2]] if k[2] is not None else [])
+    chain = [s + (dk,) for s in sorted(dirs) for dk in (sorted(dirs[s]) or [None])]
+    pos = {k: n for n, k in enumerate(chain)}
+    first = {k[:2]: n for n, k in reversed(list(enumerate(chain)))}
+    at = {p: pos[k] if k[2] is not None else first[k[:2]] for p, k in keys.items()}
+    scene.axis = [[] for _ in chain]
+    for p in sorted(at, key=_path_order):
+        scene.axis[at[p]].append(p)
+    scene.cluster_rank = dict(at)
+    for x in loop_rank:  # a loop's cluster sits where its first step does
+        scene.cluster_rank[(("loop", x),)] = min(
+            (n for p, n in at.items() if p[0] == ("loop", x)), default=len(chain))
+    scene.chain = [paths[0] for paths in scene.axis]
+    scene.stack = [(("loop", x),) for x in loop_rank]
+
+
+def _path_order(path: tuple) -> tuple:
+    return (len(path), tuple((k, sort_key(v)) for k, v in path))
 
 
 def _cluster_labels(scene: Scene, path: tuple) -> None:
@@ -142,7 +204,7 @@ def _plain_node(scene, gi, i, style, place, is_root, has_copies) -> None:
         attrs["peripheries"] = "2"
     if style.on_path is not None and style.on_path[i]:
         attrs.update(color=HIGHLIGHT, penwidth="2.5")
-    cluster = cluster_path(place) if kind != "param" else ()
+    cluster = cluster_path(place, gi.loops()[i]) if kind != "param" else ()
     scene.node(f"n{i}", lines, tips, cluster, **attrs)
 
 
@@ -172,9 +234,9 @@ def _group_node(scene: Scene, gi: GraphIndex, grp, style: Style) -> None:
     if style.on_path is not None and any(style.on_path[i] for i in grp.members):
         attrs.update(color=HIGHLIGHT, penwidth="2.5")
     tips = [grp.title, grp.info, "members " + " ".join(f"n{i}" for i in grp.members[:50])]
-    path = cluster_path(grp.place) if grp.kind == "cell" else ()
+    path = cluster_path(grp.place, grp.loop) if grp.kind == "cell" else ()
     if grp.kind == "steps":  # an invisible cluster, so the run keeps its place in time order
-        path = (("steps", grp.place[0]),)
+        path = cluster_path(None, grp.loop) + (("steps", grp.place[0]),)
         scene.cluster_attr[path] = {"label": "", "peripheries": "0"}
     scene.node(grp.did, lines, tips, path, **attrs)
 
@@ -242,8 +304,8 @@ def _copy_nodes(scene: Scene, gi: GraphIndex, p: int, uses, style: Style) -> Non
                  if any(x is not None for x in norms) else None]
         tips = [f"{pname}^({tag}): the copy of {pname} used here",
                 "its gradient contribution; the shared node holds the sum"]
-        scene.node(cid, lines, tips, cluster_path(place), shape="box", style="filled,rounded",
-                   fillcolor=COPY_FILL, fontsize="9", height="0.3")
+        scene.node(cid, lines, tips, cluster_path(place, gi.loops()[e0["dst"]]), shape="box",
+                   style="filled,rounded", fillcolor=COPY_FILL, fontsize="9", height="0.3")
         for e, _ in items:
             on = style.on_path is not None and style.on_path[p] and style.on_path[e["dst"]]
             extra = {"color": HIGHLIGHT, "penwidth": "2.5"} if on else {}
