@@ -40,7 +40,24 @@ def _cell(op, gates, **params):
     return (lambda *xs: apply(REGISTRY[op], xs, params), [_p(*s) for s in shapes])
 
 
+def _seq(op, gates, mask=False, **params):
+    """(X, h0[, c0], W_ih, W_hh, b_ih, b_hh) for a whole-sequence op, T=3, B=2, I=3, H=2."""
+    from tinygrad_rnn.tensor import apply
+
+    n_state = 2 if op == "lstm_seq" else 1
+    shapes = [(3, 2, 3)] + [(2, 2)] * n_state + [(gates * 2, 3), (gates * 2, 2), (gates * 2,),
+                                                 (gates * 2,)]
+    m = np.array([[True, True], [True, False], [False, False]])[:, :, None] if mask else None
+    return (lambda *xs: apply(REGISTRY[op], xs, {"mask": m, **params}),
+            [_p(*s) for s in shapes])
+
+
 CASES = {
+    "rnn_seq": [_seq("rnn_seq", 1, reverse=False, nonlinearity="tanh"),
+                _seq("rnn_seq", 1, mask=True, reverse=True, nonlinearity="tanh"),
+                _seq("rnn_seq", 1, mask=True, reverse=False, nonlinearity="relu")],
+    "lstm_seq": [_seq("lstm_seq", 4, reverse=False), _seq("lstm_seq", 4, mask=True, reverse=True),
+                 _seq("lstm_seq", 4, mask=True, reverse=False)],
     "rnn_cell": [_cell("rnn_cell", 1, nonlinearity="tanh"),
                  _cell("rnn_cell", 1, nonlinearity="relu")],
     "lstm_cell": [_cell("lstm_cell", 4)],

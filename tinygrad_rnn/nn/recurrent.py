@@ -21,9 +21,10 @@ from tinygrad_rnn.nn.cells import cell_params, make_cell_params, set_forget_bias
 from tinygrad_rnn.nn.init import as_rng
 from tinygrad_rnn.nn.layers import check_size
 from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.nn.steps import gru_step, lstm_step, rnn_step
+from tinygrad_rnn.nn.steps import bias_or_zeros, gru_step, lstm_step, rnn_step
+from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tape import scope
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, apply
 
 
 class _Recurrent(Module):
@@ -76,12 +77,16 @@ class _Recurrent(Module):
                 states = new
         return outs, states
 
+    SEQ_OP = None  # a whole-sequence fused op, when the cell has one
+
     def forward(self, x, h0=None, lengths=None, mask=None):
         """Run the whole sequence; see the module docstring for shapes."""
         x, unbatched = self._input(x)
         T, B = x.shape[0], x.shape[1]
         masks = self._masks(lengths, mask, T, B)
         init = self._initial(h0, B, unbatched)
+        if self.fused and self.SEQ_OP is not None:
+            return self._forward_sequence(x, masks, init, unbatched)
         xs = [x[t] for t in range(T)]
         finals = []
         for layer in range(self.num_layers):
@@ -99,7 +104,36 @@ class _Recurrent(Module):
                                                        for p in zip(*per_dir)]
             if self.dropout and self.training and layer < self.num_layers - 1:
                 xs = [F.dropout(v, self.dropout, self._rng) for v in xs]
-        return self._pack(xs, finals, unbatched)
+        return self._pack(F.stack(xs, axis=0), finals, unbatched)
+
+    def _forward_sequence(self, x, masks, init, unbatched):
+        """fused=True: one node per layer and direction (see ops/seqcells.py); the input
+        projection and the weight gradients are single GEMMs over all T steps."""
+        T, H = x.shape[0], self.hidden_size
+        params = {"mask": None if masks is None else np.stack(masks)}
+        params.update(self._seq_params())
+        layer_in, finals = x, []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(self.num_directions):
+                k = layer * self.num_directions + d
+                w_ih, w_hh, b_ih, b_hh = cell_params(self, self._suffix(layer, d))
+                args = (layer_in, *(s[k] for s in init), w_ih, w_hh, bias_or_zeros(b_ih, w_ih),
+                        bias_or_zeros(b_hh, w_hh))
+                with scope(f"l{layer}" + ("_reverse" if d else ""), layer=layer,
+                           direction="reverse" if d else "forward"):
+                    packed = apply(REGISTRY[self.SEQ_OP], args, {**params, "reverse": d == 1})
+                    with scope(role="h"):
+                        outs.append(packed[:T, :, :H])
+                        finals.append(tuple(packed[T, :, i * H:(i + 1) * H]
+                                            for i in range(self.N_STATES)))
+            layer_in = outs[0] if len(outs) == 1 else F.concat(outs, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_in = F.dropout(layer_in, self.dropout, self._rng)
+        return self._pack(layer_in, finals, unbatched)
+
+    def _seq_params(self) -> dict:
+        return {}
 
     # ---- inputs and outputs ------------------------------------------------------------------
     def _input(self, x):
@@ -166,8 +200,8 @@ class _Recurrent(Module):
             out.append([s[k] for k in range(LD)])
         return out
 
-    def _pack(self, xs, finals, unbatched):
-        output = F.stack(xs, axis=0)  # (T, B, D*H)
+    def _pack(self, output, finals, unbatched):
+        """output (T, B, D*H); finals: per (layer, direction) tuples of final states."""
         if unbatched:
             output = output.reshape(output.shape[0], output.shape[2])
         elif self.batch_first:
@@ -189,6 +223,11 @@ class RNN(_Recurrent):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, **kwargs)
 
+    SEQ_OP = "rnn_seq"
+
+    def _seq_params(self) -> dict:
+        return {"nonlinearity": self.nonlinearity}
+
     def _step(self, x_t, states, params):
         return (rnn_step(x_t, states[0], params, self.nonlinearity, self.fused),)
 
@@ -198,6 +237,7 @@ class LSTM(_Recurrent):
 
     GATES = 4
     N_STATES = 2
+    SEQ_OP = "lstm_seq"
 
     def __init__(self, input_size, hidden_size, num_layers=1, forget_bias=None, **kwargs):
         super().__init__(input_size, hidden_size, num_layers, **kwargs)

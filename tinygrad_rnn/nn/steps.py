@@ -16,7 +16,7 @@ from tinygrad_rnn.tape import scope
 from tinygrad_rnn.tensor import Tensor, apply
 
 
-def _bias(b, w) -> Tensor:
+def bias_or_zeros(b, w) -> Tensor:
     """bias=False modules still feed the fused ops a (constant, grad-free) zero bias."""
     return b if b is not None else Tensor._make(np.zeros(w.shape[0], dtype=w.dtype), None)
 
@@ -30,13 +30,14 @@ def _named(tensors, names):
 
 def _affine(x, h, p):
     w_ih, w_hh, b_ih, b_hh = p
-    return F.linear(x, w_ih, _bias(b_ih, w_ih)) + F.linear(h, w_hh, _bias(b_hh, w_hh))
+    return (F.linear(x, w_ih, bias_or_zeros(b_ih, w_ih))
+            + F.linear(h, w_hh, bias_or_zeros(b_hh, w_hh)))
 
 
 def rnn_step(x: Tensor, h: Tensor, p: tuple, nonlinearity: str = "tanh", fused: bool = False):
     """Elman: a^(t) = U x^(t) + W h^(t-1) + b,  h^(t) = tanh(a^(t))  (or relu). -> (B, H)."""
     if fused:
-        args = (x, h, p[0], p[1], _bias(p[2], p[0]), _bias(p[3], p[1]))
+        args = (x, h, p[0], p[1], bias_or_zeros(p[2], p[0]), bias_or_zeros(p[3], p[1]))
         return apply(REGISTRY["rnn_cell"], args, {"nonlinearity": nonlinearity})
     with scope(role="a"):
         a = _affine(x, h, p)
@@ -51,7 +52,7 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
     c^(t) = f * c^(t-1) + i * g,   h^(t) = o * tanh(c^(t)).   -> (h, c), each (B, H).
     """
     if fused:
-        args = (x, h, c, p[0], p[1], _bias(p[2], p[0]), _bias(p[3], p[1]))
+        args = (x, h, c, p[0], p[1], bias_or_zeros(p[2], p[0]), bias_or_zeros(p[3], p[1]))
         hc = apply(REGISTRY["lstm_cell"], args, {})
         with scope(role="h"):
             h2, c2 = F.split(hc, 2, axis=-1)
@@ -79,19 +80,19 @@ def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bo
     n = tanh(W_in x + b_in + W_hn (r * h) + b_hn). Then h^(t) = (1 - z) * n + z * h^(t-1).
     """
     if fused:
-        args = (x, h, p[0], p[1], _bias(p[2], p[0]), _bias(p[3], p[1]))
+        args = (x, h, p[0], p[1], bias_or_zeros(p[2], p[0]), bias_or_zeros(p[3], p[1]))
         return apply(REGISTRY["gru_cell"], args, {"reset_after": bool(reset_after)})
     w_ih, w_hh, b_ih, b_hh = p
     H = w_hh.shape[1]
     with scope(role="gates"):
-        ir, iz, i_n = _named(F.split(F.linear(x, w_ih, _bias(b_ih, w_ih)), 3, axis=-1),
+        ir, iz, i_n = _named(F.split(F.linear(x, w_ih, bias_or_zeros(b_ih, w_ih)), 3, axis=-1),
                              ("x_r", "x_z", "x_n"))
         if reset_after:
-            hr, hz, h_n = _named(F.split(F.linear(h, w_hh, _bias(b_hh, w_hh)), 3, axis=-1),
+            hr, hz, h_n = _named(F.split(F.linear(h, w_hh, bias_or_zeros(b_hh, w_hh)), 3, axis=-1),
                                  ("h_r", "h_z", "h_n"))
         else:
-            hr, hz = _named(F.split(F.linear(h, w_hh[: 2 * H], _bias(b_hh, w_hh)[: 2 * H]), 2,
-                                    -1), ("h_r", "h_z"))
+            b_rz = bias_or_zeros(b_hh, w_hh)[: 2 * H]
+            hr, hz = _named(F.split(F.linear(h, w_hh[: 2 * H], b_rz), 2, -1), ("h_r", "h_z"))
     with scope(role="gate_r"):
         r = (ir + hr).sigmoid()
     with scope(role="gate_z"):
@@ -100,6 +101,6 @@ def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bo
         if reset_after:
             n = (i_n + r * h_n).tanh()
         else:
-            n = (i_n + F.linear(r * h, w_hh[2 * H:], _bias(b_hh, w_hh)[2 * H:])).tanh()
+            n = (i_n + F.linear(r * h, w_hh[2 * H:], bias_or_zeros(b_hh, w_hh)[2 * H:])).tanh()
     with scope(role="h"):
         return n + z * (h - n)
