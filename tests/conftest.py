@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import runpy
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -20,6 +24,21 @@ def backend(request, monkeypatch):
 
     monkeypatch.setattr(base, "_BACKEND", request.param)
     return request.param
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def run_example(name: str, *args: str) -> dict:
+    """Run examples/<name> as a script with ``args``; returns its globals. Fails if the example
+    leaves the default dtype changed (the tests share one process)."""
+    argv, dtype = sys.argv, tr.get_default_dtype()
+    sys.argv = [str(EXAMPLES / name), *args]
+    try:
+        return runpy.run_path(str(EXAMPLES / name), run_name="__main__")
+    finally:
+        sys.argv = argv
+        assert tr.get_default_dtype() == dtype, f"{name} left the default dtype changed"
 
 
 def param(rng, *shape, positive=False, name=None):

@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import json
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def run_example(name: str, *args: str) -> None:
-    import tinygrad_rnn as tr
-
-    argv, dtype = sys.argv, tr.get_default_dtype()
-    sys.argv = [str(EXAMPLES / name), *args]
-    try:
-        runpy.run_path(str(EXAMPLES / name), run_name="__main__")
-    finally:
-        sys.argv = argv
-    assert tr.get_default_dtype() == dtype, f"{name} left the default dtype changed"
+from conftest import EXAMPLES, run_example
 
 
 def test_quickstart(tmp_path, capsys):

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import runpy
-import sys
 from pathlib import Path
 
 import numpy as np
+from conftest import run_example
 
 from tinygrad_rnn.nn.patterns import ambiguous_tagging_corpus
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def run_example(name: str, *args: str):
-    argv = sys.argv
-    sys.argv = [str(EXAMPLES / name), *args]
-    try:
-        return runpy.run_path(str(EXAMPLES / name), run_name="__main__")
-    finally:
-        sys.argv = argv
 
 
 def number_after(text: str, label: str) -> float:

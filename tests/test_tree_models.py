@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import runpy
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import run_example
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.data import Tree, Vocab, parse_tree
@@ -24,7 +21,6 @@ from tinygrad_rnn.nn.tree import (
 
 WORDS = [f"w{i}" for i in range(9)]
 VOCAB = {w: i for i, w in enumerate(WORDS)}
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "tree_sentiment.py"
 
 MODELS = {
     "rnn": lambda: RecursiveNN(len(WORDS), dim=3, rng=1),
@@ -251,13 +247,8 @@ def test_tree_gather_checks_and_accuracy():
 
 # ---- the example -----------------------------------------------------------------------------
 def test_example_tree_sentiment_tiny(tmp_path, capsys):
-    argv = sys.argv
-    sys.argv = ["tree_sentiment.py", "--tiny", "--generated", "--out", str(tmp_path), "--draw",
-                str(tmp_path)]
-    try:
-        runpy.run_path(str(EXAMPLE), run_name="__main__")
-    finally:
-        sys.argv = argv
+    run_example("tree_sentiment.py", "--tiny", "--generated", "--out", str(tmp_path), "--draw",
+                str(tmp_path))
     out = capsys.readouterr().out
     results = {
         line.split()[1]: dict(kv.split("=") for kv in line.split()[2:])

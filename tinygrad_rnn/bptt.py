@@ -34,10 +34,11 @@ class TBPTTResult:
     last_loss: Tensor | None = None  # the last window's loss tensor (trace it for a picture)
 
 
-def _cut(state):
+def _detach(state, cut: bool = False):
+    """Detach a state (a Tensor, or a tuple of them for LSTM); cut=True marks the boundary."""
     if isinstance(state, tuple):
-        return tuple(s.detach(cut=True) for s in state)
-    return state.detach(cut=True)
+        return tuple(s.detach(cut=cut) for s in state)
+    return state.detach(cut=cut)
 
 
 def _check(k1, k2, T):
@@ -70,7 +71,7 @@ def tbptt(step_fn, loss_fn, xs, h0, k1: int, k2: int, on_window=None) -> TBPTTRe
     while done < T:
         end = min(done + k1, T)
         start = max(0, end - k2)
-        state = _cut(states[start]) if start else states[0]
+        state = _detach(states[start], cut=True) if start else states[0]
         loss = None
         for t in range(start, end):
             with scope(step=t):
@@ -78,7 +79,7 @@ def tbptt(step_fn, loss_fn, xs, h0, k1: int, k2: int, on_window=None) -> TBPTTRe
                 lt = loss_fn(state, t) if t >= done else None
             if lt is not None:
                 loss = lt if loss is None else loss + lt
-            states[t + 1] = _values(state)
+            states[t + 1] = _detach(state)
         if loss is not None:
             loss.backward()
             res.window_losses.append(loss.item())
@@ -91,12 +92,6 @@ def tbptt(step_fn, loss_fn, xs, h0, k1: int, k2: int, on_window=None) -> TBPTTRe
             on_window(res, end)
     res.state = states[T]
     return res
-
-
-def _values(state):
-    if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)
-    return state.detach()
 
 
 def gradient_comparison(params, grads_a, grads_b) -> dict:

@@ -19,6 +19,7 @@ from tinygrad_rnn import functional as F
 from tinygrad_rnn.errors import GradError, ShapeError
 from tinygrad_rnn.graph import trace
 from tinygrad_rnn.nn.steps import lstm_step
+from tinygrad_rnn.ops.elementwise import stable_sigmoid as _sig
 from tinygrad_rnn.tape import scope
 from tinygrad_rnn.tensor import Tensor
 
@@ -129,10 +130,6 @@ def check_elman_bptt(U, W, V, b, c, xs, ys, h0=None, atol: float = 1e-12) -> dic
                      atol)
         _compare(report, f"eq.{eq} grad_{name}", None, hand[f"grad_{name}"], P[name].grad, atol)
     return report
-
-
-def _sig(z):
-    return 0.5 * (1 + np.tanh(0.5 * z))
 
 
 def _lstm_forward(w_ih, w_hh, b, V, c_out, xs):

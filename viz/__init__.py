@@ -13,6 +13,9 @@ circuit diagram with delay markers), ``tree`` (backprop through structure), ``ba
 
 from __future__ import annotations
 
+import inspect
+import os
+
 import graphviz
 
 from viz._errors import (
@@ -23,6 +26,7 @@ from viz._errors import (
     SummaryWarning,
     VizError,
 )
+from viz._model import load
 from viz._render import find_renderers, render
 from viz.heat import heat_matrix, heat_strip
 from viz.views.backward import draw_backward
@@ -62,11 +66,6 @@ def save_views(graph, folder, name: str, views=("unrolled", "folded", "backward"
     Returns the written paths. ``options`` go to every view that takes them (``keep_ends=3``
     reaches the unrolled and backward views; the folded view has no steps to keep).
     """
-    import inspect
-    import os
-
-    from viz._model import load
-
     data = load(graph)
     os.makedirs(folder, exist_ok=True)
     paths = []

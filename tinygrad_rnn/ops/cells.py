@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn.ops.elementwise import stable_sigmoid as _sig
 from tinygrad_rnn.ops.registry import register
-
-
-def _sig(a):
-    return 0.5 * (1 + np.tanh(0.5 * a))
 
 
 def _affine(x, h, w_ih, w_hh, b_ih, b_hh):

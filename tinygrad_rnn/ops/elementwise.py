@@ -94,9 +94,14 @@ def _vjp_tanh(g, out, needs):
     return (g * (1 - out * out),)  # seed eq. 5: diag(1 - h^2)
 
 
+def stable_sigmoid(a):
+    """sigma(a) as 0.5 (1 + tanh(a/2)): exact, and never overflows (1 / (1 + exp(-a)) does for
+    a << 0). The sigmoid op, the fused cells and the hand BPTT all use this one formula."""
+    return 0.5 * (1 + np.tanh(0.5 * a))
+
+
 def _fwd_sigmoid(a):
-    # 0.5 (1 + tanh(a/2)) is exact and never overflows, unlike 1 / (1 + exp(-a)) for a << 0
-    out = 0.5 * (1 + np.tanh(0.5 * a))
+    out = stable_sigmoid(a)
     return out, out
 
 
