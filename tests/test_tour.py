@@ -1,0 +1,124 @@
+"""The tour (python -m tinygrad_rnn tour): runs at its smallest size, the page references only files
+that exist, every chapter has numbers and pictures, and a headless browser loads it whole."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import viz
+from tests.pngread import read_png
+from viz.tour import CHAPTERS, KEYS, run_tour
+
+HAS_RENDERER = bool(viz.find_renderers())
+
+
+@pytest.fixture(scope="module")
+def tour_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tour")
+    lines = []
+    run_tour(str(out), tiny=True, log=lambda *a, **k: lines.append(" ".join(map(str, a))))
+    return out, lines
+
+
+def _page(out) -> str:
+    return (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_every_chapter_in_the_seeds_order_with_numbers_and_pictures(tour_dir):
+    out, lines = tour_dir
+    page = _page(out)
+    ids = re.findall(r'<section id="([a-z0-9]+)">', page)
+    assert ids == KEYS and len(KEYS) == 12
+    for key, section in zip(ids, page.split("<section id=")[1:]):
+        assert '<table class="nums">' in section, f"chapter {key} shows no numbers"
+        assert "<figure>" in section, f"chapter {key} shows no picture"
+        assert "nan" not in re.findall(r'class="v">([^<]*)<', section), key
+    # progress: one line per chapter and a final summary
+    assert sum(line.startswith("[") for line in lines) == len(CHAPTERS)
+    assert lines[-1].startswith("wrote ")
+
+
+def test_page_references_only_files_that_exist(tour_dir):
+    out, _ = tour_dir
+    refs = re.findall(r'(?:src|href)="([^"#][^"]*)"', _page(out))
+    assert len(refs) >= 2 * 20
+    for ref in refs:
+        assert not ref.startswith(("http:", "https:", "/")), f"page must be offline: {ref}"
+        assert (out / ref).is_file(), f"index.html references missing {ref}"
+    if HAS_RENDERER:
+        for ref in set(refs):
+            head = (out / ref).read_text(encoding="utf-8")[:300]
+            assert ref.endswith(".svg") and "<svg" in head, ref
+
+
+def test_numbers_are_the_checks_the_chapters_claim(tour_dir):
+    page = _page(tour_dir[0])
+
+    def value(label):
+        m = re.search(re.escape(label) + r'[^<]*</td><td class="v">([^<]*)<', page)
+        assert m, f"no number {label!r} on the page"
+        return m.group(1)
+    # eq. 4/5/7 by hand vs the tape: float64 round-off, not approximately
+    for term in ("eq.4 grad_o", "eq.5 grad_h", "eq.7 grad_W"):
+        assert float(value(term)) < 1e-12
+    # level-batched tree gradients equal the per-node recursion
+    assert float(value("max |grad level-batched - grad per node|")) < 1e-10
+    # linear RNN: ||dh^(10)/dh^(0)|| = rho^10 exactly for an orthogonal W scaled by rho
+    for rho in ("0.3", "1.7"):
+        measured, expected = map(float, value(f"rho = {rho}: ||dh^(10)/dh^(0)||").split(" / "))
+        assert measured == pytest.approx(expected, rel=1e-6)
+    # the clipped run never diverges and clips at least once
+    assert value("clipped to 1: steps completed").endswith("20 of 20")
+
+
+def test_cli_usage_errors_and_subset(tmp_path):
+    run = [sys.executable, "-m", "tinygrad_rnn"]
+    usage = subprocess.run(run, capture_output=True, text=True)
+    assert usage.returncode == 0 and "tour" in usage.stdout
+    bad = subprocess.run(run + ["frobnicate"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown command 'frobnicate'" in bad.stderr
+    bad = subprocess.run(run + ["tour", "--only", "bptt,nope", "--out", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown chapter(s) nope" in bad.stderr
+    ok = subprocess.run(run + ["tour", "--tiny", "--only", "seq2seq", "--out", str(tmp_path)],
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert re.findall(r'<section id="([a-z0-9]+)">', _page(tmp_path)) == ["seq2seq"]
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.skipif(_chromium() is None or not HAS_RENDERER,
+                    reason="needs a headless Chromium and a Graphviz renderer")
+def test_headless_browser_loads_every_image_and_the_screenshot_is_not_blank(tour_dir):
+    out, _ = tour_dir
+    url = (out / "index.html").resolve().as_uri()
+    base = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            f"--user-data-dir={out / '.chromium'}"]
+    dom = subprocess.run(base + ["--virtual-time-budget=10000", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120).stdout
+    n_img = len(re.findall(r"<img ", _page(out)))
+    assert f'data-images="{n_img}"' in dom, "the page's image check did not run"
+    assert 'data-broken-images="0"' in dom
+    shot = out / "shot.png"
+    subprocess.run(base + ["--window-size=1200,2400", f"--screenshot={shot}", url],
+                   capture_output=True, timeout=120, env={**os.environ, "LANG": "C"})
+    rgb = read_png(str(shot))[..., :3].astype(float)
+    assert rgb.shape[:2] == (2400, 1200)
+    ink = (rgb.min(axis=2) < 200).mean()  # pixels darker than the page's near-white
+    assert rgb.std() > 20 and ink > 0.02, f"screenshot looks blank (ink {ink:.3f})"
+    # the first chapter's pictures are on screen: image-sized areas of ink below the header
+    assert np.any(rgb[600:, :, :].min(axis=2) < 100)
