@@ -215,7 +215,8 @@ def gates(tour, ch) -> None:
         g = tr.trace(loss, max_values=10**6)
         for role in sorted({n.meta.get("role") for n in g.nodes
                             if str(n.meta.get("role", "")).startswith("gate_")}):
-            vals = [n.value["mean"] for n in g.nodes if n.meta.get("role") == role and n.op]
+            vals = [n.value["mean"] for n in g.nodes  # the activation, not the pre-activation
+                    if n.meta.get("role") == role and n.op in ("sigmoid", "tanh")]
             ch.number(f"{kind} {role}: mean activation", float(np.mean(vals)))
         pic = getattr(tr.nn, kind)(2, 2, rng=4)
         out, _ = pic(np.random.default_rng(5).standard_normal((2, 1, 2)))

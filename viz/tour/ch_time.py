@@ -131,7 +131,7 @@ def _draw_patterns(tour, ch, tagger, clf, gen) -> None:
 
 def teacher_forcing(tour, ch) -> None:
     """Seq2Seq trained with teacher forcing only vs scheduled sampling, run both ways."""
-    steps = tour.size(500, 20)
+    steps = tour.size(1000, 20)
     ch.say("A net whose output feeds its next input can be trained by feeding it the "
            "<i>true</i> y<sup>(t-1)</sup> (teacher forcing: the steps decouple, training is "
            "easy) and then run on its <i>own</i> outputs (free running, open loop). The "
@@ -150,14 +150,35 @@ def teacher_forcing(tour, ch) -> None:
         for tf, how in ((1.0, "fed the truth"), (0.0, "fed its own outputs")):
             ch.number(f"{label}: token error, {how}", data.token_error(model, test, tf))
     tour.cache["seq2seq"] = models["scheduled sampling"]
-    picture = picture_copy(models["scheduled sampling"], data.seq2seq_model)
-    for tf, key, caption in ((1.0, "forced", "Teacher forcing: decoder inputs are the data"),
-                             (0.0, "free", "Free running: decoder inputs are the model's own "
-                                           "argmax, leaves without a gradient path")):
-        loss = data.seq2seq_loss(picture, [data.pair_of([3, 0, 7, 2])], tf, None)
-        loss.backward(retain_grads=True)
-        tour.view(ch, key, tr.trace(loss), "unrolled", caption, collapse="cell", keep_ends=2)
+    ch.say("The two ways of running, drawn on a 3-step decoder small enough to read: the same "
+           "weights, the inputs named by where they come from. Free running feeds the argmax "
+           "of o<sup>(t-1)</sup>, a constant for the tape, so no gradient flows from one "
+           "step's input back into the step before.")
+    for forced, key, caption in ((True, "forced", "Teacher forcing: x^(t) = y^(t-1) from the "
+                                                   "data"),
+                                 (False, "free", "Free running: x^(t) = argmax o^(t-1), a leaf "
+                                                 "without a gradient path")):
+        tour.view(ch, key, _decoder_graph(forced), "unrolled", caption)
     ch.api = "tr.nn.Seq2Seq(...)(src, tgt_in, teacher_forcing=p); tr.nn.inverse_sigmoid_schedule"
+
+
+def _decoder_graph(forced: bool):
+    """A 3-step Elman decoder emitting [2, 0, 3] from a start token, inputs named by source."""
+    rng, H, K = np.random.default_rng(0), 4, 4
+    P = {k: tr.Tensor(rng.standard_normal(shape) * 0.5, requires_grad=True, name=k)
+         for k, shape in (("U", (H, K)), ("W", (H, H)), ("V", (K, H)))}
+    h, prev, loss = tr.Tensor(np.zeros(H), name="h0"), 1, None
+    for t, y in enumerate([2, 0, 3]):
+        with tr.scope("decoder", step=t):
+            name = "<start>" if t == 0 else (f"y^({t - 1}) data" if forced else
+                                             f"argmax o^({t - 1})")
+            h = (P["W"] @ h + P["U"] @ tr.Tensor(np.eye(K)[prev], name=name)).tanh()
+            o = P["V"] @ h
+            lt = tr.F.cross_entropy(o[None, :], [y])
+        loss = lt if loss is None else loss + lt
+        prev = y if forced else int(np.argmax(o.data))
+    loss.backward(retain_grads=True)
+    return tr.trace(loss)
 
 
 def _train_seq2seq(train: list, schedule, steps: int):
