@@ -1,0 +1,41 @@
+"""The README is the front door: its code runs, its local links and pictures exist."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import viz
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_local_links_and_gallery_pictures_exist():
+    links = re.findall(r"\]\(([^)#\s]+)\)", README)
+    local = [ln for ln in links if not ln.startswith(("http:", "https:"))]
+    assert any(ln.endswith(".svg") for ln in local), "the gallery is missing"
+    for ln in local:
+        assert (ROOT / ln).exists(), f"README links to missing {ln}"
+    for ln in (ln for ln in local if ln.endswith(".svg")):
+        assert "<svg" in (ROOT / ln).read_text(encoding="utf-8")[:400], ln
+        assert (ROOT / ln).stat().st_size < 120_000, f"{ln}: keep gallery pictures small"
+
+
+def test_ten_line_quickstart_runs_and_draws(tmp_path):
+    block = README.split("## Ten lines")[1].split("```python\n")[1].split("```")[0]
+    assert len(block.strip().splitlines()) <= 13
+    run = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    out = tmp_path / ("rnn.svg" if viz.find_renderers() else "rnn.dot")
+    assert out.is_file() and out.stat().st_size > 500
+
+
+def test_the_two_commands_are_the_ones_ci_runs():
+    commands = README.split("## The two commands")[1].split("```bash\n")[1].split("```")[0]
+    lines = [ln.split("#")[0].strip() for ln in commands.strip().splitlines()]
+    assert lines == ["python -m tinygrad_rnn tour", "python -m pytest -q"]
+    assert "python -m pytest -q" in (ROOT / ".ci" / "run").read_text()
