@@ -68,6 +68,7 @@ def test_numbers_are_the_checks_the_chapters_claim(tour_dir):
     # eq. 4/5/7 by hand vs the tape: float64 round-off, not approximately
     for term in ("eq.4 grad_o", "eq.5 grad_h", "eq.7 grad_W"):
         assert float(value(term)) < 1e-12
+    assert float(value("largest |hand - tape| over every term, step and gate")) < 1e-12
     # level-batched tree gradients equal the per-node recursion
     assert float(value("max |grad level-batched - grad per node|")) < 1e-10
     # linear RNN: ||dh^(10)/dh^(0)|| = rho^10 exactly for an orthogonal W scaled by rho

@@ -6,6 +6,7 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn import decode
+from tinygrad_rnn.handbptt import check_lstm_bptt
 from tinygrad_rnn.nn.patterns import AMBIGUOUS_WORDS, ambiguous_tagging_corpus, pad_sequences
 from viz.tour import data
 from viz.tour.common import accuracy, fit, mean_curve, picture_copy, repeats
@@ -224,4 +225,20 @@ def gates(tour, ch) -> None:
         loss.backward(retain_grads=True)
         tour.view(ch, kind.lower(), tr.trace(loss), "folded", f"{kind} cell, folded: every gate "
                   "its own node, recurrent edges through delays")
-    ch.api = "tr.nn.LSTM / tr.nn.GRU (fused=False records the gates); tr.nn.LSTMCell(...)"
+    _lstm_by_hand(ch)
+    ch.api = ("tr.nn.LSTM / tr.nn.GRU (fused=False records the gates); "
+              "tr.handbptt.check_lstm_bptt(w_ih, w_hh, b, V, c, xs, ys)")
+
+
+def _lstm_by_hand(ch) -> None:
+    """BPTT through the gates written out with NumPy, compared with the tape step by step."""
+    rng, H, D, K, T = np.random.default_rng(7), 3, 2, 3, 5
+    report = check_lstm_bptt(rng.standard_normal((4 * H, D)) * 0.5,
+                             rng.standard_normal((4 * H, H)) * 0.5, rng.standard_normal(4 * H),
+                             rng.standard_normal((K, H)), rng.standard_normal(K),
+                             rng.standard_normal((T, D)), rng.integers(0, K, T))
+    ch.say("The LSTM's BPTT written out by hand (the cell-state path dc<sup>(t-1)</sup> = "
+           "f<sup>(t)</sup> &odot; dc<sup>(t)</sup> + ...), compared with the tape at every "
+           "step and gate:")
+    ch.number(f"LSTM, T = {T}: largest |hand - tape| over every term, step and gate",
+              max(report.values()))
