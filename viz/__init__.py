@@ -9,6 +9,9 @@ builds DOT with the ``graphviz`` package and renders it with Graphviz ``dot`` or
 Views: ``unrolled`` (one cluster per step, per-step weight copies W^(t)), ``folded`` (the
 circuit diagram with delay markers), ``tree`` (backprop through structure), ``backward``
 (gradient norms as colours, values, highlighted paths). All output is deterministic.
+
+Teaching: :func:`exercise` blanks chosen gradients for students to fill in and checks their
+answers; :func:`replay` writes one picture per backward step plus a page to step through them.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from viz._errors import (
 )
 from viz._model import load
 from viz._render import find_renderers, render
+from viz.exercise import Exercise, Question, Report, Result, exercise
 from viz.heat import heat_matrix, heat_strip
+from viz.replay import Contribution, Frame, replay, replay_frames
 from viz.views.backward import draw_backward
 from viz.views.folded import draw_folded, fold
 from viz.views.tree import draw_tree
@@ -84,4 +89,6 @@ __all__ = [
     "draw", "render", "save_views", "heat_strip", "heat_matrix", "fold", "find_renderers",
     "draw_unrolled", "draw_folded", "draw_tree", "draw_backward", "VIEWS", "VizError",
     "GraphFormatError", "OptionError", "RenderError", "RendererNotFoundError", "SummaryWarning",
+    "exercise", "Exercise", "Question", "Report", "Result", "replay", "replay_frames", "Frame",
+    "Contribution",
 ]

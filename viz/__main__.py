@@ -1,7 +1,9 @@
 """Command line: ``python -m viz GRAPH.json -o out.svg --view folded``.
 
 The output format comes from the extension of ``-o`` (svg, png or pdf); ``.dot`` writes the DOT
-source without rendering.
+source without rendering. Teaching: ``python -m viz replay GRAPH.json FOLDER`` (a picture per
+backward step and index.html) and ``python -m viz exercise GRAPH.json -o ex.svg --blank 3``
+(the worksheet is printed). Both need a graph saved after ``backward(retain_grads=True)``.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from viz import VIEWS, VizError, draw, render
+from viz import VIEWS, VizError, draw, exercise, render, replay
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("replay", "exercise"):
+        return _teach(argv)
     ap = argparse.ArgumentParser(prog="python -m viz", description="Draw a saved tinygrad_rnn "
                                  "graph (the JSON of Graph.to_json()).")
     ap.add_argument("graph", help="graph JSON file")
@@ -48,6 +53,40 @@ def main(argv=None) -> int:
         return 1
     print(out)
     return 0
+
+
+def _teach(argv: list) -> int:
+    ap = argparse.ArgumentParser(prog=f"python -m viz {argv[0]}")
+    ap.add_argument("graph", help="graph JSON file (saved after backward(retain_grads=True))")
+    if argv[0] == "replay":
+        ap.add_argument("folder", help="folder for the frames and index.html")
+        ap.add_argument("--format", default="svg", choices=["svg", "png"])
+        ap.add_argument("--max-frames", type=int, default=200)
+    else:
+        ap.add_argument("-o", "--output", required=True, help="picture: .svg, .png or .pdf")
+        ap.add_argument("--blank", default="all",
+                        help="'all', a count, or comma-separated node names/ids")
+        ap.add_argument("--seed", type=int, default=None)
+        ap.add_argument("--answers", action="store_true", help="print the answer key too")
+    args = ap.parse_args(argv[1:])
+    try:
+        if argv[0] == "replay":
+            out = replay(args.graph, args.folder, args.format, max_frames=args.max_frames)[-1]
+        else:
+            ex = exercise(args.graph, _blank_arg(args.blank), args.seed)
+            out = ex.render(args.output)
+            print(ex.worksheet(answers=args.answers))
+    except VizError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
+def _blank_arg(text: str):
+    if text == "all" or text.isdigit():
+        return "all" if text == "all" else int(text)
+    return [int(x) if x.isdigit() else x for x in text.split(",") if x]
 
 
 if __name__ == "__main__":
