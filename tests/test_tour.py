@@ -35,7 +35,7 @@ def test_every_chapter_in_the_seeds_order_with_numbers_and_pictures(tour_dir):
     out, lines = tour_dir
     page = _page(out)
     ids = re.findall(r'<section id="([a-z0-9]+)">', page)
-    assert ids == KEYS and len(KEYS) == 12
+    assert ids == KEYS and len(KEYS) == 13
     for key, section in zip(ids, page.split("<section id=")[1:]):
         assert '<table class="nums">' in section, f"chapter {key} shows no numbers"
         assert "<figure>" in section, f"chapter {key} shows no picture"
@@ -69,6 +69,10 @@ def test_numbers_are_the_checks_the_chapters_claim(tour_dir):
     for term in ("eq.4 grad_o", "eq.5 grad_h", "eq.7 grad_W"):
         assert float(value(term)) < 1e-12
     assert float(value("largest |hand - tape| over every term, step and gate")) < 1e-12
+    # the exercise checker accepts the tape's answers and names exactly the one flipped
+    right, total = value("checker: the tape&#x27;s own answers, right").split(" of ")
+    assert right == total and int(total) >= 3
+    assert value("with its sign flipped, wrong") == "g1"
     # level-batched tree gradients equal the per-node recursion
     assert float(value("max |grad level-batched - grad per node|")) < 1e-10
     # linear RNN: ||dh^(10)/dh^(0)|| = rho^10 exactly for an orthogonal W scaled by rho

@@ -79,10 +79,10 @@ def _fmt(value) -> str:
 
 def _figure(path: str, caption: str) -> str:
     src = html.escape(path, quote=True)
-    if not path.endswith((".svg", ".png")):  # no renderer: the .dot file, linked
+    if not path.endswith((".svg", ".png")):  # a page, a worksheet, or (no renderer) a .dot
+        note = " (install Graphviz to see the picture)" if path.endswith(".dot") else ""
         return (f'<figure><a href="{src}">{html.escape(path)}</a>'
-                f"<figcaption>{html.escape(caption)} (install Graphviz to see the picture)"
-                "</figcaption></figure>")
+                f"<figcaption>{html.escape(caption)}{note}</figcaption></figure>")
     return (f'<figure><a href="{src}"><img src="{src}" alt="{html.escape(caption, quote=True)}">'
             f"</a><figcaption>{html.escape(caption)}</figcaption></figure>")
 

@@ -17,7 +17,7 @@ import time
 import tinygrad_rnn as tr
 import viz
 from viz._errors import OptionError
-from viz.tour import ch_structure, ch_time, ch_training
+from viz.tour import ch_practice, ch_structure, ch_time, ch_training
 from viz.tour.page import Chapter, write_page
 
 # (key, title, where in the seeds, builder): the seeds' order
@@ -38,6 +38,8 @@ CHAPTERS = [
     ("recursive", "Recursive nets: backprop through structure on a tree", "seed 001",
      ch_structure.recursive),
     ("gates", "Inside the LSTM and GRU gates", "seeds 003, 004", ch_structure.gates),
+    ("practice", "Your turn: backprop exercises and the backward pass replayed", "all seeds",
+     ch_practice.practice),
 ]
 KEYS = [c[0] for c in CHAPTERS]
 
