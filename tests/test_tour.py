@@ -53,9 +53,16 @@ def test_page_references_only_files_that_exist(tour_dir):
         assert not ref.startswith(("http:", "https:", "/")), f"page must be offline: {ref}"
         assert (out / ref).is_file(), f"index.html references missing {ref}"
     if HAS_RENDERER:
-        for ref in set(refs):
+        pictures = re.findall(r'<img src="([^"]+)"', _page(out))
+        assert len(pictures) >= 25
+        for ref in pictures:
             head = (out / ref).read_text(encoding="utf-8")[:300]
             assert ref.endswith(".svg") and "<svg" in head, ref
+    # the practice chapter's linked pages: a worksheet and a replay that steps through frames
+    assert "g1" in (out / "practice_worksheet.md").read_text(encoding="utf-8")
+    replay = (out / "replay" / "index.html").read_text(encoding="utf-8")
+    for frame in re.findall(r'"(frame_\d+\.svg)"', replay):
+        assert (out / "replay" / frame).is_file(), frame
 
 
 def test_numbers_are_the_checks_the_chapters_claim(tour_dir):
