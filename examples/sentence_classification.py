@@ -148,5 +148,7 @@ def draw(model, args):
         print(f"drew {path}")
 
 
+# %% Run: as a script with its command-line flags; as a notebook cell (no __file__) with
+# the defaults, since a kernel's own argv is not ours to parse.
 if __name__ == "__main__":
-    main()
+    main(None if "__file__" in globals() else [])

@@ -302,5 +302,7 @@ def main(argv=None) -> dict:
         return {name: run_model(name, data, vocab, args) for name in names}
 
 
+# %% Run: as a script with its command-line flags; as a notebook cell (no __file__) with
+# the defaults, since a kernel's own argv is not ours to parse.
 if __name__ == "__main__":
-    main()
+    main(None if "__file__" in globals() else [])

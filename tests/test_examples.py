@@ -80,3 +80,25 @@ def test_gradient_flow(tmp_path, capsys):
     assert err < 1e-12
     for name in ("rnn_h", "lstm_c", "contributions", "lstm_folded"):
         assert (tmp_path / f"{name}.svg").stat().st_size > 500, name
+
+
+def test_examples_are_notebooks_and_quickstart_runs_cell_by_cell(tmp_path, monkeypatch):
+    """Each example opens as a notebook (``# %%`` cells, a markdown first cell); run as cells in
+    one namespace without ``__file__`` and with a kernel's argv, as Jupyter would, it works."""
+    import glob
+    import os
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for path in sorted(glob.glob(os.path.join(root, "examples", "*.py"))):
+        text = open(path, encoding="utf-8").read()
+        assert text.startswith("# %% [markdown]"), path
+        assert text.count("\n# %%") >= 2 and '"__file__" in globals()' in text, path
+    text = open(os.path.join(root, "examples", "quickstart.py"), encoding="utf-8").read()
+    cells = text.split("\n# %%")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "kernel-1.json"])
+    namespace = {"__name__": "__main__"}
+    for cell in cells:
+        exec(compile("# %%" + cell, "quickstart-cell", "exec"), namespace)
+    assert (tmp_path / "out" / "quickstart" / "hello_rnn.graph.json").is_file()
