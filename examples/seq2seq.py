@@ -20,32 +20,15 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn import decode
+from tinygrad_rnn.nn import patterns_toydata as P
 
-PAD, BOS, EOS = 0, 1, 2
-VOCAB = 13  # PAD, BOS, EOS, digits 0-9 as 3..12
+PAD, BOS, EOS, VOCAB = P.PAD, P.BOS, P.EOS, P.REVERSAL_VOCAB  # digits 0-9 are ids 3..12
+pair_of = P.reversal_pair  # digits -> (source ids, target ids): reversed, zeros dropped
+batch = P.seq2seq_batch  # pairs -> src (S, B), lengths, tgt_in = BOS y, tgt_out = y EOS
 
 
 def make_pair(rng, max_len):
     return pair_of(rng.integers(0, 10, rng.integers(2, max_len + 1)))
-
-
-def pair_of(digits):
-    """Digits -> (source ids, target ids): reversed, zeros dropped (never empty)."""
-    out = [d for d in digits[::-1] if d != 0] or [1]
-    return [d + 3 for d in digits], [d + 3 for d in out]
-
-
-def batch(pairs):
-    """-> src (S, B), lengths, tgt_in (T, B) starting with BOS, tgt_out (T, B) ending with EOS."""
-    S = max(len(s) for s, _ in pairs)
-    T = max(len(t) for _, t in pairs) + 1
-    src = np.full((S, len(pairs)), PAD)
-    tin, tout = np.full((T, len(pairs)), PAD), np.full((T, len(pairs)), PAD)
-    for b, (s, t) in enumerate(pairs):
-        src[: len(s), b] = s
-        tin[: len(t) + 1, b] = [BOS] + t
-        tout[: len(t) + 1, b] = t + [EOS]
-    return src, np.array([len(s) for s, _ in pairs]), tin, tout
 
 
 def make_model(fused=True):

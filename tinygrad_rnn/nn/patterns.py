@@ -29,9 +29,12 @@ from tinygrad_rnn.nn.patterns_toydata import (
     AMBIGUOUS_WORDS,
     aggregation_task,
     ambiguous_tagging_corpus,
+    reversal_pair,
+    reversal_pairs,
+    seq2seq_batch,
 )
 
 __all__ = ["BiRNNTagger", "SequenceClassifier", "aggregate", "attention_weights", "AGGREGATES",
            "SequenceGenerator", "CONDITIONS", "HopfieldNetwork", "hamming", "flip_signs",
            "pad_sequences", "ambiguous_tagging_corpus", "aggregation_task", "AMBIGUOUS_WORDS",
-           "AGGREGATION_TASKS"]
+           "AGGREGATION_TASKS", "reversal_pair", "reversal_pairs", "seq2seq_batch"]

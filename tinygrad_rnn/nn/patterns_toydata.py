@@ -6,6 +6,8 @@
 * :func:`aggregation_task` -- many-to-one tasks where one aggregation of seed 003 fits best:
   'contains' (is token 1 anywhere? max / attention), 'majority' (more positive than negative
   tokens? mean), 'last' (the class of the last token: last).
+* :func:`reversal_pairs` -- encoder-decoder: reverse a digit string and drop its zeros, so input
+  and output lengths differ; :func:`seq2seq_batch` pads a batch of pairs.
 
 Everything is drawn from an explicit ``np.random.Generator``: same seed, same data.
 """
@@ -107,3 +109,34 @@ def aggregation_task(task: str, n: int, rng: np.random.Generator, min_len: int =
         seq, labels[i] = _label_and_tokens(task, L, rng, vocab_size)
         seqs.append(seq)
     return seqs, labels
+
+
+# ---- encoder-decoder: digit reversal ------------------------------------------------------
+PAD, BOS, EOS = 0, 1, 2  # ids of the reversal task; the digits 0-9 are ids 3..12
+REVERSAL_VOCAB = 13
+
+
+def reversal_pair(digits) -> tuple:
+    """Digits -> (source ids, target ids): reversed with the zeros dropped ("30721" -> "127"),
+    so source and target lengths differ; a target that would be empty is [1]."""
+    out = [int(d) for d in list(digits)[::-1] if d != 0] or [1]
+    return [int(d) + 3 for d in digits], [d + 3 for d in out]
+
+
+def reversal_pairs(n: int, rng: np.random.Generator, max_len: int = 7) -> list:
+    """n (source, target) pairs of 2..max_len random digits (see :func:`reversal_pair`)."""
+    _check("reversal_pairs", n, rng)
+    return [reversal_pair(rng.integers(0, 10, rng.integers(2, max_len + 1))) for _ in range(n)]
+
+
+def seq2seq_batch(pairs: list) -> tuple:
+    """Time-major padded batch of (source, target) id lists:
+    src (S, B), src lengths (B,), tgt_in (T, B) = BOS y, tgt_out (T, B) = y EOS (PAD-padded)."""
+    S, T = max(len(s) for s, _ in pairs), max(len(t) for _, t in pairs) + 1
+    src = np.full((S, len(pairs)), PAD)
+    tin, tout = np.full((T, len(pairs)), PAD), np.full((T, len(pairs)), PAD)
+    for b, (s, t) in enumerate(pairs):
+        src[: len(s), b] = s
+        tin[: len(t) + 1, b] = [BOS] + list(t)
+        tout[: len(t) + 1, b] = list(t) + [EOS]
+    return src, np.array([len(s) for s, _ in pairs]), tin, tout

@@ -12,36 +12,18 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.data import Tree
+from tinygrad_rnn.nn import patterns_toydata as P
 
-PAD, BOS, EOS = 0, 1, 2
-VOCAB = 13  # PAD, BOS, EOS, digits 0-9 as ids 3..12
-
-
-def pair_of(digits) -> tuple:
-    """Digits -> (source ids, target ids): reversed with zeros dropped (never empty)."""
-    out = [d for d in list(digits)[::-1] if d != 0] or [1]
-    return [d + 3 for d in digits], [d + 3 for d in out]
+PAD, BOS, EOS, VOCAB = P.PAD, P.BOS, P.EOS, P.REVERSAL_VOCAB
+pair_of, batch = P.reversal_pair, P.seq2seq_batch
 
 
 def digit_pairs(n: int, seed: int, max_len: int = 7) -> list:
-    rng = np.random.default_rng(seed)
-    return [pair_of(rng.integers(0, 10, rng.integers(2, max_len + 1))) for _ in range(n)]
+    return P.reversal_pairs(n, np.random.default_rng(seed), max_len)
 
 
 def sample(pairs: list, rng: np.random.Generator, k: int) -> list:
     return [pairs[j] for j in rng.integers(0, len(pairs), k)]
-
-
-def batch(pairs: list) -> tuple:
-    """-> src (S, B), lengths (B,), tgt_in (T, B) = BOS y, tgt_out (T, B) = y EOS (PAD-padded)."""
-    S, T = max(len(s) for s, _ in pairs), max(len(t) for _, t in pairs) + 1
-    src = np.full((S, len(pairs)), PAD)
-    tin, tout = np.full((T, len(pairs)), PAD), np.full((T, len(pairs)), PAD)
-    for b, (s, t) in enumerate(pairs):
-        src[: len(s), b] = s
-        tin[: len(t) + 1, b] = [BOS] + t
-        tout[: len(t) + 1, b] = t + [EOS]
-    return src, np.array([len(s) for s, _ in pairs]), tin, tout
 
 
 def seq2seq_model(fused: bool = True):
