@@ -31,6 +31,20 @@ def test_broadcast_error():
         t(2, 3) * t(4)
 
 
+@pytest.mark.parametrize("op, gates, states", [("rnn_seq", 1, 1), ("lstm_seq", 4, 2),
+                                               ("gru_seq", 3, 1)])
+def test_sequence_op_shape_error_names_argument(op, gates, states):
+    from tinygrad_rnn.ops import REGISTRY
+    from tinygrad_rnn.tensor import apply
+
+    params = {"rnn_seq": {"nonlinearity": "tanh"}, "gru_seq": {"reset_after": True}}.get(op, {})
+    args = [t(4, 2, 3)] + [t(2, 5)] * states + [t(gates * 5, 3), t(gates * 5, 4),
+                                                 t(gates * 5), t(gates * 5)]
+    with pytest.raises(tr.ShapeError, match=rf"^{op}: argument 'weight_hh' must have shape "
+                                            rf"\({gates * 5}, 5\); got \({gates * 5}, 4\)"):
+        apply(REGISTRY[op], args, {"reverse": False, "mask": None, **params})
+
+
 @pytest.mark.parametrize("bad, pattern", [
     ([0, 5], r"targets' must be in \[0, 5\).*got 5 at position \(1,\)"),
     ([0, -1], r"got -1"),

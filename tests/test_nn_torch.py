@@ -79,3 +79,35 @@ def test_cells_match_pytorch(kind):
         out_ref = ref(torch.tensor(x), torch.tensor(h))
         out = ours(x, h)
     np.testing.assert_allclose(out.data, out_ref.detach().numpy(), atol=1e-12, rtol=0)
+
+
+def test_fused_gru_is_one_sequence_node_per_layer_and_direction():
+    """tr.nn.GRU(fused=True) runs ``gru_seq`` (one node per layer and direction, no per-step
+    cells) and matches nn.GRU with a given h0 and ragged lengths: outputs, h_n, and the
+    gradients of every parameter, of x and of h0."""
+    torch.manual_seed(2)
+    ref = torch.nn.GRU(I, H, num_layers=2, bidirectional=True).double()
+    ours = tr.nn.GRU(I, H, num_layers=2, bidirectional=True, fused=True)
+    ours.load_state_dict({n: p.detach().numpy() for n, p in ref.named_parameters()})
+    rng = np.random.default_rng(2)
+    x, h0 = rng.standard_normal((T, B, I)), rng.standard_normal((4, B, H))
+    R, S = rng.standard_normal((T, B, 2 * H)), rng.standard_normal((4, B, H))
+    xt, h0t = (torch.tensor(a, requires_grad=True) for a in (x, h0))
+    packed = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(LENGTHS),
+                                                     enforce_sorted=False)
+    out_t, h_t = ref(packed, h0t)
+    out_t, _ = torch.nn.utils.rnn.pad_packed_sequence(out_t, total_length=T)
+    ((out_t * torch.tensor(R)).sum() + (h_t * torch.tensor(S)).sum()).backward()
+    xs, h0s = tr.Tensor(x, requires_grad=True), tr.Tensor(h0, requires_grad=True)
+    out, h = ours(xs, h0s, lengths=LENGTHS)
+    loss = (out * R).sum() + (h * S).sum()
+    ops = [n.op for n in tr.trace(loss).nodes if n.op]
+    assert ops.count("gru_seq") == 4 and "gru_cell" not in ops
+    loss.backward()
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(h.data, h_t.detach().numpy(), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(xs.grad, xt.grad.numpy(), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(h0s.grad, h0t.grad.numpy(), atol=1e-10, rtol=0)
+    for name, p in ref.named_parameters():
+        np.testing.assert_allclose(getattr(ours, name).grad, p.grad.numpy(), atol=1e-10, rtol=0,
+                                   err_msg=name)

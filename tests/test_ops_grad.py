@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.nn.tree_encoder import tree_gather
+from tinygrad_rnn.nn.tree_fused import tree_lstm, tree_rnn
 from tinygrad_rnn.ops import REGISTRY
 
 F = tr.functional
@@ -52,12 +53,24 @@ def _seq(op, gates, mask=False, **params):
             [_p(*s) for s in shapes])
 
 
+# Levels (start, stop, kids) of whole-tree ops. ONE_TREE: ((l0 l1) l2). DAG: leaves 0-3;
+# 4 = (0 1), 5 = (2 2) (one child read twice), 6 = (3 1) (a height-1 tree; leaf 1 shared);
+# 7 = (4 5), 8 = (4 3) (a height-2 tree); 9 = (7 4) (height 3): node 4 has three parents.
+ONE_TREE = [(3, 4, np.array([0, 1])), (4, 5, np.array([3, 2]))]
+DAG = [(4, 7, np.array([0, 1, 2, 2, 3, 1])), (7, 9, np.array([4, 5, 4, 3])),
+       (9, 10, np.array([7, 4]))]
+
+
 CASES = {
     "rnn_seq": [_seq("rnn_seq", 1, reverse=False, nonlinearity="tanh"),
                 _seq("rnn_seq", 1, mask=True, reverse=True, nonlinearity="tanh"),
                 _seq("rnn_seq", 1, mask=True, reverse=False, nonlinearity="relu")],
     "lstm_seq": [_seq("lstm_seq", 4, reverse=False), _seq("lstm_seq", 4, mask=True, reverse=True),
                  _seq("lstm_seq", 4, mask=True, reverse=False)],
+    "gru_seq": [_seq("gru_seq", 3, reverse=False, reset_after=True),
+                _seq("gru_seq", 3, mask=True, reverse=True, reset_after=True),
+                _seq("gru_seq", 3, mask=True, reverse=False, reset_after=False),
+                _seq("gru_seq", 3, reverse=True, reset_after=False)],
     "rnn_cell": [_cell("rnn_cell", 1, nonlinearity="tanh"),
                  _cell("rnn_cell", 1, nonlinearity="relu")],
     "lstm_cell": [_cell("lstm_cell", 4)],
@@ -121,6 +134,11 @@ CASES = {
                      [_p(4, 3), _p(2, 3)]),
                     (lambda a: tree_gather([a], [(np.array([0, 1]), np.array([1, 1]))], 1, 2),
                      [_p(2, 2)])],
+    # whole-tree ops: (leaves, W, b) on one small tree, then a DAG of several trees
+    "tree_rnn": [(lambda x, w, b: tree_rnn(x, w, b, ONE_TREE), [_p(3, 2), _p(2, 4), _p(2)]),
+                 (lambda x, w, b: tree_rnn(x, w, b, DAG), [_p(4, 3), _p(3, 6), _p(3)])],
+    "tree_lstm": [(lambda x, w, b: tree_lstm(x, w, b, ONE_TREE), [_p(3, 4), _p(10, 4), _p(10)]),
+                  (lambda x, w, b: tree_lstm(x, w, b, DAG), [_p(4, 4), _p(10, 4), _p(10)])],
 }
 
 

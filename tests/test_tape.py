@@ -185,7 +185,8 @@ def test_metadata_is_per_thread():
 
 
 def test_steps_record_their_loop():
-    m = tr.nn.Seq2Seq(5, 4, bidirectional=True, rng=0)
+    # composite cells: a fused encoder is one whole-sequence node per direction, with no steps
+    m = tr.nn.Seq2Seq(5, 4, bidirectional=True, fused=False, rng=0)
     src, tgt = np.array([[1], [2], [3]]), np.array([[0], [1]])
     g = tr.trace(m(src, tgt))
     loops = {n.meta.get("loop") for n in g.nodes if n.meta.get("step") is not None}

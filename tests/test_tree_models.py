@@ -17,6 +17,8 @@ from tinygrad_rnn.nn.tree import (
     merge_schedules,
     tree_accuracy,
     tree_gather,
+    tree_lstm,
+    tree_rnn,
 )
 
 WORDS = [f"w{i}" for i in range(9)]
@@ -243,6 +245,54 @@ def test_tree_gather_checks_and_accuracy():
     s = build_schedule([parse_tree("(4 (0 w0) (2 w1))")], VOCAB)
     acc = tree_accuracy(np.eye(5)[[0, 1, 4]], s)  # node order: leaves, then root
     assert acc["fine"] == pytest.approx(2 / 3) and acc["binary"] == 1.0
+
+
+# ---- whole-tree fused ops ----------------------------------------------------------------------
+@pytest.mark.parametrize("name,fused", [("rnn", "tree_rnn"), ("lstm", "tree_lstm"),
+                                        ("rntn", None), ("childsum", None)])
+def test_batched_mode_runs_one_fused_op(name, fused):
+    """RecursiveNN and the binary TreeLSTM run every level as one op (a fixed op count, however
+    deep the batch); RNTN and child-sum keep a gather + compose ops per level."""
+    def ops(trees):
+        sched = build_schedule(trees, VOCAB)
+        graph = tr.trace(MODELS[name]().loss(sched))
+        return [n.op for n in graph.nodes if n.op], len(sched.levels)
+
+    shallow, _ = ops(forest(5, max_arity=4 if name == "childsum" else 2))
+    deep, depth = ops([random_tree(np.random.default_rng(0), 12, "left")])
+    if fused:
+        assert shallow.count(fused) == 1 and "tree_gather" not in shallow
+        assert sorted(deep) == sorted(shallow)  # as many ops at depth 12 as for the forest
+    else:
+        assert deep.count("tree_gather") == depth - 1
+
+
+def test_fused_float32_matches_per_node():
+    sched = build_schedule(forest(2), VOCAB)
+    for model in (RecursiveNN(9, dim=4, rng=0, dtype=np.float32),
+                  TreeLSTM(9, input_size=3, hidden_size=4, rng=0, dtype=np.float32)):
+        la, ga = loss_and_grads(model, sched, "per_node", "nodes")
+        lb, gb = loss_and_grads(model, sched, "batched", "nodes")
+        assert abs(la - lb) <= 1e-4 * abs(la)
+        for k in ga:
+            assert gb[k].dtype == np.float32, k
+            np.testing.assert_allclose(ga[k], gb[k], rtol=1e-4, atol=1e-5, err_msg=k)
+
+
+def test_fused_op_errors_name_the_argument():
+    x, w, b = (tr.Tensor(np.zeros(s), requires_grad=True) for s in [(2, 3), (3, 6), (3,)])
+    ok = [(2, 3, np.array([0, 1]))]
+    assert tree_rnn(x, w, b, ok).shape == (3, 3)
+    with pytest.raises(tr.ShapeError, match=r"tree_rnn: argument 'weight' .*\(3, 6\).*\(6, 3\)"):
+        tree_rnn(x, w.T, b, ok)
+    with pytest.raises(tr.ShapeError, match=r"tree_lstm: argument 'leaves' .*\(N0, 2 H\)"):
+        tree_lstm(x, w, b, ok)
+    with pytest.raises(tr.ArgumentError, match=r"levels\[0\] must cover rows 2\.\..*got start 1"):
+        tree_rnn(x, w, b, [(1, 3, np.array([0, 1, 0, 0]))])
+    with pytest.raises(tr.ArgumentError, match=r"levels\[0\] kids must be 2 int.*\(3,\)"):
+        tree_rnn(x, w, b, [(2, 3, np.array([0, 1, 1]))])
+    with pytest.raises(tr.ArgumentError, match=r"levels\[1\] kids must be node ids in \[0, 3\)"):
+        tree_rnn(x, w, b, ok + [(3, 4, np.array([2, 3]))])  # a node cannot be its own child
 
 
 # ---- the example -----------------------------------------------------------------------------

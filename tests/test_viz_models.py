@@ -193,8 +193,11 @@ def bilstm(T=4, seed=0):
 
 def seq2seq(S=3, T=3, seed=0):
     """A tiny bidirectional ``tr.nn.Seq2Seq``: an encoder loop ("seq2seq/encoder/l0",
-    ".../l0_reverse") and a decoder loop ("seq2seq/decoder_step") that both count t from 0."""
-    m = tr.nn.Seq2Seq(5, 4, embed=3, enc_hidden=3, dec_hidden=3, bidirectional=True, rng=seed)
+    ".../l0_reverse") and a decoder loop ("seq2seq/decoder_step") that both count t from 0.
+    Composite cells (fused=False): a fused encoder is one node per direction, with no steps
+    to draw."""
+    m = tr.nn.Seq2Seq(5, 4, embed=3, enc_hidden=3, dec_hidden=3, bidirectional=True,
+                      fused=False, rng=seed)
     src = (np.arange(S) % 4 + 1).reshape(S, 1)
     tgt = (np.arange(T) % 3).reshape(T, 1)
     loss = (m(src, tgt) ** 2).mean()

@@ -94,17 +94,19 @@ def test_bidirectional_steps_in_time_order_forward_first(name, tmp_path):
 
 
 @pytest.mark.parametrize("name", RENDERERS)
-def test_seq2seq_encoder_below_decoder_steps_in_order(name, tmp_path):
-    out = viz.render(viz.draw(seq2seq()), tmp_path / "s2s.svg", renderer=renderer_path(name))
+@pytest.mark.parametrize("S, T, seed", [(3, 3, 0), (4, 5, 1)])
+def test_seq2seq_encoder_below_decoder_steps_in_order(name, S, T, seed, tmp_path):
+    out = viz.render(viz.draw(seq2seq(S, T, seed)), tmp_path / "s2s.svg",
+                     renderer=renderer_path(name))
     boxes = cluster_boxes(out)
     loop = {m.group(1): b for c, b in boxes.items()
             if (m := re.fullmatch(r"cluster_loop_seq2seq_(encoder|decoder_step)_[0-9a-f]+", c))}
     enc, dec = loop["encoder"], loop["decoder_step"]
     assert dec[3] < enc[2]  # rankdir BT: the decoder above the encoder it reads from
-    for loop in ("encoder", "decoder_step"):
+    for loop, n in (("encoder", S), ("decoder_step", T)):
         steps = sorted((b[0], step_of(c)) for c, b in boxes.items()
                        if re.fullmatch(rf"cluster_step_\d+_loop_seq2seq_{loop}_[0-9a-f]+", c))
-        assert [t for _, t in steps] == [0, 1, 2], loop
+        assert [t for _, t in steps] == list(range(n)), loop
 
 
 @pytest.mark.parametrize("name", RENDERERS)

@@ -44,3 +44,47 @@ def tree_gather_bwd(gsrc, rows, g, pos):
         for j in range(d):
             gsrc[r, j] += g[p, j]
     return gsrc
+
+
+@kernel
+def tanh_bwd_rows(g, p, start, stop):
+    """``g[i, :] *= 1 - p[i, :]**2`` for rows start..stop-1: dL/da from dL/dp, p = tanh(a).
+
+    g, p: (N, S) float, g modified in place. One pass, no temporaries (NumPy needs three).
+    """
+    d = g.shape[1]
+    for i in range(start, stop):
+        for j in range(d):
+            v = p[i, j]
+            g[i, j] *= 1.0 - v * v
+    return g
+
+
+@kernel
+def tree_lstm_bwd_level(dh, dc, act, tc, ck, dz, dck):
+    """Elementwise backward of one binary Tree-LSTM level (n nodes, H units), in one pass.
+
+    dh, dc (n, H): dL/dh and dL/dc of the level's nodes; act (n, 5H) = the activated gates
+    [sigma(i); sigma(o); tanh(u); sigma(f1); sigma(f2)]; tc (n, H) = tanh(c); ck (n, 2H) =
+    [c1; c2]. Writes dz (n, 5H), the gates' pre-activation gradients, and dck (n, 2H) =
+    [dc~ f1; dc~ f2], the children's c gradients, where dc~ = dc + dh sigma(o) (1 - tanh(c)^2).
+    (NumPy needs ~20 passes and as many temporaries for this.)
+    """
+    n, H = tc.shape
+    for r in range(n):
+        for j in range(H):
+            si = act[r, j]
+            so = act[r, H + j]
+            tu = act[r, 2 * H + j]
+            f1 = act[r, 3 * H + j]
+            f2 = act[r, 4 * H + j]
+            t = tc[r, j]
+            dct = dc[r, j] + dh[r, j] * so * (1.0 - t * t)
+            dz[r, j] = dct * tu * si * (1.0 - si)
+            dz[r, H + j] = dh[r, j] * t * so * (1.0 - so)
+            dz[r, 2 * H + j] = dct * si * (1.0 - tu * tu)
+            dz[r, 3 * H + j] = dct * ck[r, j] * f1 * (1.0 - f1)
+            dz[r, 4 * H + j] = dct * ck[r, H + j] * f2 * (1.0 - f2)
+            dck[r, j] = dct * f1
+            dck[r, H + j] = dct * f2
+    return dz

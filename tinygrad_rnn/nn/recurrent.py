@@ -107,8 +107,8 @@ class _Recurrent(Module):
         return self._pack(F.stack(xs, axis=0), finals, unbatched)
 
     def _forward_sequence(self, x, masks, init, unbatched):
-        """fused=True: one node per layer and direction (see ops/seqcells.py); the input
-        projection and the weight gradients are single GEMMs over all T steps."""
+        """fused=True: one node per layer and direction (ops/seqcells.py, ops/gruseq.py); the
+        input projection and the weight gradients are single GEMMs over all T steps."""
         T, H = x.shape[0], self.hidden_size
         params = {"mask": None if masks is None else np.stack(masks)}
         params.update(self._seq_params())
@@ -254,10 +254,14 @@ class GRU(_Recurrent):
     """GRU layer (gates r, z, n); reset_after=False gives the seeds' Cho 2014 form."""
 
     GATES = 3
+    SEQ_OP = "gru_seq"
 
     def __init__(self, input_size, hidden_size, num_layers=1, reset_after=True, **kwargs):
         self.reset_after = bool(reset_after)
         super().__init__(input_size, hidden_size, num_layers, **kwargs)
+
+    def _seq_params(self) -> dict:
+        return {"reset_after": self.reset_after}
 
     def _step(self, x_t, states, params):
         return (gru_step(x_t, states[0], params, self.reset_after, self.fused),)

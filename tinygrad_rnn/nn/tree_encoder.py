@@ -10,7 +10,9 @@ Per node (``mode="per_node"``), every tree node gets its own ops, recorded insid
 ``tr.scope("tree", tree_node=k, depth=d, role=...)`` (role ``leaf``/``compose``/``classify``;
 leaves also carry ``word``), so ``tr.trace`` and ``viz`` can draw backprop through structure.
 Level-batched (``mode="batched"``), one ``tree_gather`` + the same ops run per level for all
-nodes of that height in the batch. Same maths, so the losses and gradients agree to rounding.
+nodes of that height in the batch; a model with a whole-tree fused op (``compose_tree``:
+RecursiveNN, the binary TreeLSTM) runs all levels as that one op instead. Same maths, so the
+losses and gradients agree to rounding.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ class TreeEncoder(Module):
         outs = self._batched(schedule)
         if at == "root":
             sources, picks = schedule.root_picks
+            if len(outs) == 1:  # one tensor of every node: its rows are the node ids
+                sources, picks = (0,), ((np.arange(schedule.num_trees), schedule.roots),)
             with scope("tree", role="classify"):
                 top = _gather([outs[k] for k in sources], picks, schedule.num_trees, 1)
                 return F.linear(top, self.W_s, self.b_s)
@@ -134,10 +138,21 @@ class TreeEncoder(Module):
             binary=self.binary,
         )
 
+    def compose_tree(self, leaf_state: Tensor, s: TreeSchedule):
+        """Every level in one fused op: the outputs (N, H) of all nodes in node-id order, from
+        the leaf states (N0, S); or None: no such op, so ``compose`` runs once per level."""
+        return None
+
     def _batched(self, s: TreeSchedule) -> list:
-        """Level by level: states[h] (n_h, S); returns outs[h] (n_h, H)."""
+        """Level by level: states[h] (n_h, S); returns outs[h] (n_h, H), or [outs (N, H)] when
+        ``compose_tree`` fuses the levels."""
         with scope("tree", level=0, role="leaf"):
             state, out = self.leaf(F.embedding(self.embed.weight, s.leaf_ids))
+        if len(s.levels) > 1:
+            with scope("tree", role="compose"):
+                whole = self.compose_tree(state, s)
+            if whole is not None:
+                return [whole]
         states, outs = [state], [out]
         for lv in s.levels[1:]:
             with scope("tree", level=lv.height, role="compose"):

@@ -23,6 +23,7 @@ from tinygrad_rnn.errors import ArgumentError
 from tinygrad_rnn.nn.init import as_rng, uniform_param
 from tinygrad_rnn.nn.layers import Embedding, check_size
 from tinygrad_rnn.nn.tree_encoder import TreeEncoder
+from tinygrad_rnn.nn.tree_fused import fused
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -87,6 +88,13 @@ class RecursiveNN(TreeEncoder):
         """kids (n, 2d) = [c1; c2] -> p (n, d)."""
         p = F.linear(kids, self.W, self.b).tanh()
         return p, p
+
+    def compose_tree(self, leaf_state: Tensor, schedule):
+        """All internal nodes as one ``tree_rnn`` op: leaf states (N0, d) -> p (N, d). A subclass
+        with its own ``compose`` (RNTN) keeps the per-level ops."""
+        if type(self).compose is not RecursiveNN.compose:
+            return None
+        return fused("tree_rnn", leaf_state, self.W, self.b, schedule)
 
     def extra_repr(self) -> str:
         return f"vocab_size={self.vocab_size}, dim={self.dim}, num_classes={self.num_classes}"
@@ -196,6 +204,13 @@ class TreeLSTM(TreeEncoder):
             i, o, u = F.split(F.linear(h.sum(axis=1), self.U_iou, self.b_iou), 3, axis=1)
             f = F.linear(h, self.U_f, self.b_f).sigmoid()
         return self._finish(i, o, u, (f * c).sum(axis=1))
+
+    def compose_tree(self, leaf_state: Tensor, schedule):
+        """Binary ("nary"): every node as one ``tree_lstm`` op, leaf [h; c] (N0, 2H) -> h (N, H).
+        Child-sum trees have any number of children: they keep the per-level ops."""
+        if self.variant != "nary":
+            return None
+        return fused("tree_lstm", leaf_state, self.U, self.b, schedule)
 
     @staticmethod
     def _finish(i, o, u, fc):

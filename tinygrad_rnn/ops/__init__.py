@@ -3,12 +3,14 @@
 from tinygrad_rnn.ops import (  # noqa: F401  (importing registers the ops)
     cells,
     elementwise,
+    gruseq,
     linalg,
     nnops,
     reduce,
     seqcells,
     shape,
     treeops,
+    treeseq,
 )
 from tinygrad_rnn.ops.registry import REGISTRY, Op, unbroadcast
 

@@ -3,7 +3,10 @@
 What the per-step fused cells cannot avoid, these hoist out of the time loop: the input
 projection X W_ih^T + b for all T steps is one GEMM, and the weight gradients are one GEMM each
 after the backward loop (dW_hh = sum_t dz_t^T h_(t-1), dW_ih = sum_t dz_t^T x_t) instead of T
-small products accumulated one by one. Only the recurrence itself stays a loop.
+small products accumulated one by one. Only the recurrence itself stays a loop, and inside it
+values are written into preallocated per-step slices (few temporaries). The recurrent products
+are formed as (W h^T)^T, and dh as (W^T dz^T)^T: at B=32, H=256 OpenBLAS runs those shapes
+~1.3-1.7x faster than h W^T and dz W (measured); their transposed results are only read.
 
 Inputs: X (T, B, I), h0 (B, H) [, c0 (B, H)], W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh (G*H,).
 Params: reverse (run t = T-1 .. 0), mask ((T, B, 1) bool or None: a padded step keeps the state
@@ -16,12 +19,45 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_rnn.ops.elementwise import stable_sigmoid as _sig
+from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
 
 
-def _order(T, reverse):
+def step_order(T, reverse):
+    """The time steps in the order a direction visits them."""
     return range(T - 1, -1, -1) if reverse else range(T)
+
+
+def seq_explain(gates: int, n_states: int):
+    """An ``explain`` for a whole-sequence op: which argument has the wrong shape, expected vs
+    got, given X (T, B, I) and h0 (B, H)."""
+    names = ("x", "h0", "c0")[:1 + n_states] + ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+    def explain(shapes, params):
+        if len(shapes[0]) != 3 or len(shapes[1]) != 2:
+            return (f"argument 'x' must be (T, B, I) and 'h0' (B, H); got {shapes[0]} and "
+                    f"{shapes[1]}")
+        (T, B, I), H = shapes[0], shapes[1][-1]
+        G = gates * H
+        want = [(T, B, I)] + [(B, H)] * n_states + [(G, I), (G, H), (G,), (G,)]
+        for name, w, s in zip(names, want, shapes):
+            if tuple(s) != w:
+                return f"argument '{name}' must have shape {w}; got {tuple(s)}"
+        m = params.get("mask")
+        if m is not None and m.shape != (T, B, 1):
+            return f"param 'mask' must have shape {(T, B, 1)}; got {m.shape}"
+        return None
+
+    return explain
+
+
+def input_projection(X, w_ih, bias):
+    """X (T, B, I) -> X W_ih^T + bias (T, B, G) as one 2-D GEMM: NumPy runs a 3-D @ 2-D
+    product as T separate small GEMMs (measured ~2x slower at T=50, B=32)."""
+    T, B, I = X.shape
+    xp = (X.reshape(T * B, I) @ w_ih.T).reshape(T, B, -1)
+    xp += bias
+    return xp
 
 
 def _weight_grads(dz, X, Hprev, needs):
@@ -37,19 +73,24 @@ def _weight_grads(dz, X, Hprev, needs):
 def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
     T, B, _ = X.shape
     H = h0.shape[-1]
-    xp = X @ w_ih.T
-    xp += b_ih + b_hh
+    xp = input_projection(X, w_ih, b_ih + b_hh)
     out = np.zeros((T + 1, B, H), dtype=xp.dtype)
     hprev = np.empty((T, B, H), dtype=xp.dtype)
     hnew = np.empty((T, B, H), dtype=xp.dtype)
     h = h0
-    for t in _order(T, reverse):
+    for t in step_order(T, reverse):
         hprev[t] = h
-        a = xp[t] + h @ w_hh.T
-        hn = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
-        hnew[t] = hn
+        hn = hnew[t]
+        np.add(xp[t], (w_hh @ h.T).T, out=hn)  # (W h^T)^T: the faster shape (module doc)
+        if nonlinearity == "tanh":
+            np.tanh(hn, out=hn)
+        else:
+            np.maximum(hn, 0, out=hn)
         h = hn if mask is None else np.where(mask[t], hn, h)
-        out[t] = hn if mask is None else hn * mask[t]
+        if mask is None:
+            out[t] = hn
+        else:
+            np.multiply(hn, mask[t], out=out[t])
     out[T] = h
     return out, (X, w_ih, w_hh, hprev, hnew)
 
@@ -57,77 +98,124 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
 def _vjp_rnn_seq(g, saved, needs, *, reverse, mask, nonlinearity):
     X, w_ih, w_hh, hprev, hnew = saved
     T = X.shape[0]
-    da = np.empty_like(hnew)
+    w_t = np.ascontiguousarray(w_hh.T)
+    da = np.empty_like(hnew)  # dL/da_t, a_t the pre-activation
+    tmp = np.empty_like(hnew[0])
     dh = g[T].copy()  # gradient reaching the final state h_n
-    for t in _order(T, not reverse):
-        d_new = g[t] + (dh if mask is None else np.where(mask[t], dh, 0))
-        a_grad = d_new * (1 - hnew[t] ** 2) if nonlinearity == "tanh" else d_new * (hnew[t] > 0)
+    for t in step_order(T, not reverse):
+        dat = da[t]
+        np.add(g[t], dh, out=dat)
+        if nonlinearity == "tanh":
+            np.multiply(hnew[t], hnew[t], out=tmp)
+            np.subtract(1, tmp, out=tmp)
+            dat *= tmp
+        else:
+            dat *= hnew[t] > 0
         if mask is not None:
-            a_grad = a_grad * mask[t]
-        da[t] = a_grad
-        dh = a_grad @ w_hh + (0 if mask is None else np.where(mask[t], 0, dh))
+            dat *= mask[t]  # a padded step's new h reaches neither output nor state
+        cell = (w_t @ dat.T).T
+        dh = cell if mask is None else cell + dh * ~mask[t]  # padded: h passes through
     gwi, gwh, gbi, gbh = _weight_grads(da, X, hprev, needs[2:])
     gx = (da.reshape(-1, da.shape[-1]) @ w_ih).reshape(X.shape) if needs[0] else None
-    return gx, (dh if needs[1] else None), gwi, gwh, gbi, gbh
+    return gx, (np.ascontiguousarray(dh) if needs[1] else None), gwi, gwh, gbi, gbh
 
 
 def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     T, B, _ = X.shape
     H = h0.shape[-1]
-    xp = X @ w_ih.T
-    xp += b_ih + b_hh
+    xp = input_projection(X, w_ih, b_ih + b_hh)
     out = np.zeros((T + 1, B, 2 * H), dtype=xp.dtype)
     gates = np.empty((T, B, 4 * H), dtype=xp.dtype)  # activated i, f, g, o
     hprev = np.empty((T, B, H), dtype=xp.dtype)
     cprev = np.empty((T, B, H), dtype=xp.dtype)
     tcs = np.empty((T, B, H), dtype=xp.dtype)
+    hn = np.empty((B, H), dtype=xp.dtype)
     h, c = h0, c0
-    for t in _order(T, reverse):
+    for t in step_order(T, reverse):
         hprev[t], cprev[t] = h, c
-        z = xp[t] + h @ w_hh.T
         act = gates[t]
-        act[:, :2 * H] = _sig(z[:, :2 * H])
-        act[:, 2 * H:3 * H] = np.tanh(z[:, 2 * H:3 * H])
-        act[:, 3 * H:] = _sig(z[:, 3 * H:])
-        cn = act[:, H:2 * H] * c + act[:, :H] * act[:, 2 * H:3 * H]
-        tcs[t] = np.tanh(cn)
-        hn = act[:, 3 * H:] * tcs[t]
-        out[t, :, H:] = cn
+        np.add(xp[t], (w_hh @ h.T).T, out=act)
+        _sig_(act[:, :2 * H])
+        np.tanh(act[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
+        _sig_(act[:, 3 * H:])
+        cn = out[t, :, H:]  # the c_t slot is unmasked (pictures read it)
+        np.multiply(act[:, H:2 * H], c, out=cn)
+        np.multiply(act[:, :H], act[:, 2 * H:3 * H], out=hn)
+        cn += hn
+        np.tanh(cn, out=tcs[t])
+        np.multiply(act[:, 3 * H:], tcs[t], out=hn)
         if mask is None:
-            h, c = hn, cn
             out[t, :, :H] = hn
+            h, c = out[t, :, :H], cn
         else:
             h, c = np.where(mask[t], hn, h), np.where(mask[t], cn, c)
-            out[t, :, :H] = hn * mask[t]
+            np.multiply(hn, mask[t], out=out[t, :, :H])
     out[T, :, :H], out[T, :, H:] = h, c
     return out, (X, w_ih, w_hh, gates, hprev, cprev, tcs)
 
 
 def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
     X, w_ih, w_hh, gates, hprev, cprev, tcs = saved
-    T, _, G = gates.shape
+    T, B, G = gates.shape
     H = G // 4
+    w_t = np.ascontiguousarray(w_hh.T)
     dz = np.empty_like(gates)
     dh, dc = g[T, :, :H].copy(), g[T, :, H:].copy()
-    for t in _order(T, not reverse):
-        i, f, gg, o = (gates[t, :, k * H:(k + 1) * H] for k in range(4))
-        m = 1 if mask is None else mask[t]
-        dh_new = (g[t, :, :H] + dh) * m
-        dc_new = dc * m + g[t, :, H:] + dh_new * o * (1 - tcs[t] ** 2)  # c_t slot: unmasked
-        dzt = dz[t]
-        dzt[:, :H] = dc_new * gg * i * (1 - i)
-        dzt[:, H:2 * H] = dc_new * cprev[t] * f * (1 - f)
-        dzt[:, 2 * H:3 * H] = dc_new * i * (1 - gg * gg)
-        dzt[:, 3 * H:] = dh_new * tcs[t] * o * (1 - o)
-        keep = 0 if mask is None else (1 - mask[t])  # a padded step passes h and c through
-        dh = dzt @ w_hh + dh * keep
-        dc = dc_new * f + dc * keep
+    dh_new, dc_new = np.empty_like(dh), np.empty_like(dc)
+    for t in step_order(T, not reverse):
+        np.add(g[t, :, :H], dh, out=dh_new)
+        if mask is not None:
+            dh_new *= mask[t]
+        np.multiply(dc, 1 if mask is None else mask[t], out=dc_new)
+        dc_new += g[t, :, H:]  # the c_t slot of the output is unmasked
+        _lstm_gate_grads(dh_new, dc_new, gates[t], cprev[t], tcs[t], dz[t])
+        cell = (w_t @ dz[t].T).T
+        dc_new *= gates[t, :, H:2 * H]  # c_(t-1) reaches c_t through f
+        if mask is None:  # swap buffers: dc_new is rewritten from dc in the next step
+            dh, dc, dc_new = cell, dc_new, dc
+        else:  # a padded step passes h and c through
+            keep = ~mask[t]
+            dh, dc = cell + dh * keep, dc_new + dc * keep
     gwi, gwh, gbi, gbh = _weight_grads(dz, X, hprev, needs[3:])
     gx = (dz.reshape(-1, G) @ w_ih).reshape(X.shape) if needs[0] else None
-    return gx, (dh if needs[1] else None), (dc if needs[2] else None), gwi, gwh, gbi, gbh
+    return (gx, (np.ascontiguousarray(dh) if needs[1] else None), (dc if needs[2] else None),
+            gwi, gwh, gbi, gbh)
+
+
+def _lstm_gate_grads(dh_new, dc_new, act, c_prev, tc, dz):
+    """Fill dz (B, 4H) with dL/d[z_i, z_f, z_g, z_o] of one step; first completes dc_new
+    (dL/dc_t from the next step and the output) with the path through h_t = o tanh(c_t):
+
+    dc += dh o (1 - tanh(c)^2); dz_i = dc g i (1 - i), dz_f = dc c_prev f (1 - f),
+    dz_g = dc i (1 - g^2), dz_o = dh tanh(c) o (1 - o). Written into owned slices."""
+    H = tc.shape[-1]
+    i, f, gg, o = (act[:, k * H:(k + 1) * H] for k in range(4))
+    dzi, dzf, dzg, dzo = (dz[:, k * H:(k + 1) * H] for k in range(4))
+    np.multiply(tc, tc, out=dzo)  # dzo as scratch until its own turn
+    np.subtract(1, dzo, out=dzo)
+    dzo *= o
+    dzo *= dh_new
+    dc_new += dzo
+    np.subtract(1, i, out=dzi)
+    dzi *= i
+    dzi *= gg
+    dzi *= dc_new
+    np.subtract(1, f, out=dzf)
+    dzf *= f
+    dzf *= c_prev
+    dzf *= dc_new
+    np.multiply(gg, gg, out=dzg)
+    np.subtract(1, dzg, out=dzg)
+    dzg *= i
+    dzg *= dc_new
+    np.subtract(1, o, out=dzo)
+    dzo *= o
+    dzo *= tc
+    dzo *= dh_new
 
 
 _ARGS = ("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
-register("rnn_seq", _fwd_rnn_seq, _vjp_rnn_seq, arity=6, arg_names=_ARGS)
-register("lstm_seq", _fwd_lstm_seq, _vjp_lstm_seq, arity=7,
+register("rnn_seq", _fwd_rnn_seq, _vjp_rnn_seq, arity=6, explain=seq_explain(1, 1),
+         arg_names=_ARGS)
+register("lstm_seq", _fwd_lstm_seq, _vjp_lstm_seq, arity=7, explain=seq_explain(4, 2),
          arg_names=("x", "h0", "c0") + _ARGS[2:])

@@ -15,6 +15,9 @@ from viz._dot import dot_id_part, label, sort_key, tooltip
 from viz._errors import OptionError
 from viz._render import VizDigraph
 
+# an invisible zero-size point: time-axis points, their anchors, stack gates
+_POINT = {"shape": "point", "style": "invis", "width": "0", "height": "0", "label": ""}
+
 
 @dataclass
 class DNode:
@@ -82,17 +85,20 @@ class Scene:
     def _stack(self, g: graphviz.Digraph) -> None:
         """Draw each cluster of ``stack`` after the one before it in rank order (above it for
         rankdir BT): an invisible point that every node of the first cluster points to and
-        that points to every node of the next. Left-right order inside a cluster is only a
-        heuristic in Graphviz; rank order is a hard constraint."""
-        anchors = self._anchors()
+        that points to the next cluster's anchors (which hold its nodes above them) and to its
+        nodes no anchor holds. Left-right order inside a cluster is only a heuristic in
+        Graphviz; rank order is a hard constraint. The upper band is reached through its
+        anchors only because an edge from the one point to every node would pull all its
+        steps towards one spot, outweighing the time axis."""
+        anchors, held = self._anchors(), self._holders()
         for k in range(len(self.stack) - 1):
             lo, hi = self.stack[k], self.stack[k + 1]
             gate = f"stack{k}"
-            g.node(gate, shape="point", style="invis", width="0", height="0", label="")
+            g.node(gate, **_POINT)
             for nd in sorted(self.nodes.values(), key=lambda n: n.order):
                 if nd.cluster[:len(lo)] == lo:
                     g.edge(nd.did, gate, style="invis")
-                elif nd.cluster[:len(hi)] == hi:
+                elif nd.cluster[:len(hi)] == hi and held.get(nd.did, (0, None))[1] is None:
                     g.edge(gate, nd.did, style="invis")
             for path, (_, aid) in sorted(anchors.items(), key=lambda pa: pa[1][1]):
                 if path[:len(hi)] == hi:
@@ -101,40 +107,66 @@ class Scene:
     def _chain(self, g: graphviz.Digraph) -> None:
         """Keep time order left to right (rankdir BT/TB). Graphviz may otherwise shuffle the
         step clusters, and it ignores same-rank edges between clusters. So: an invisible
-        "time axis" of same-rank points at the top level, joined in order (top-level same-rank
-        edges are honoured), with an invisible edge from point k to every node of cluster k;
-        crossing minimisation then lines each cluster up with its point.
+        "time axis" of same-rank points, joined in order (same-rank edges between points of
+        one cluster level are honoured), with an invisible edge from point k to every node of
+        cluster k; crossing minimisation then lines each cluster up with its point.
 
-        That only orders top-level clusters: Graphviz orders the clusters inside a cluster on
-        its own, looking only at the neighbours on the next rank. So a point for a nested
-        cluster (the forward half of a step, a step inside a loop) reaches its nodes through
-        an invisible anchor inside that cluster, held one rank above the point by a heavy
-        edge: every level of clusters then sees the axis order right next to it."""
+        That only orders the clusters right next to the axis: Graphviz orders the clusters
+        inside a cluster on its own, looking only at the neighbours on the next rank. So a
+        point for a nested cluster (the forward half of a step, a step inside a loop) reaches
+        its nodes through an invisible anchor inside that cluster, held one rank above the
+        point by a heavy edge that shares the point's ``group`` (Graphviz then avoids
+        crossing it). Each band of ``stack`` (a loop drawn above another) gets its own axis
+        inside its cluster (:meth:`_homes`): one axis at the top level reaches the upper band
+        only through long edges around the lower one, and Graphviz was seen drawing the
+        decoder's steps 2, 1, 0."""
         points = self.axis or [[p] for p in self.chain]
         if len(points) < 2:
             return
-        with g.subgraph() as axis:
-            axis.attr("graph", rank="same")
-            for k in range(len(points)):
-                axis.node(f"axis{k}", shape="point", style="invis", width="0", height="0",
-                          label="")
+        anchors, homes = self._anchors(), self._homes()
+        _axis_row(g, [k for k in range(len(points)) if homes[k] == ()],
+                  {k for k, _ in anchors.values()})
         for k in range(len(points) - 1):
-            g.edge(f"axis{k}", f"axis{k + 1}", style="invis")
+            if homes[k] == homes[k + 1]:
+                g.edge(f"axis{k}", f"axis{k + 1}", style="invis")
+        for k, aid in anchors.values():
+            g.edge(f"axis{k}", aid, style="invis", weight="100")
+        held = self._holders()
+        for nd in sorted(self.nodes.values(), key=lambda n: n.order):
+            if nd.did not in held:
+                continue
+            k, aid = held[nd.did]
+            g.edge(f"axis{k}", nd.did, style="invis")
+            if aid is not None:
+                g.edge(aid, nd.did, style="invis", weight="0")
+
+    def _holders(self) -> dict:
+        """Node id -> (its axis point, the anchor holding it or None), for the nodes of the
+        clusters on the time axis."""
+        points = self.axis or [[p] for p in self.chain]
+        if len(points) < 2:
+            return {}
         anchors = self._anchors()
         first: dict = {}  # point -> its first anchor
         for k, aid in anchors.values():
             first.setdefault(k, aid)
-            g.edge(f"axis{k}", aid, style="invis", weight="100")
         where = {p: k for k, paths in enumerate(points) for p in paths}
-        for nd in sorted(self.nodes.values(), key=lambda n: n.order):
+        out = {}
+        for nd in self.nodes.values():
             p = next((nd.cluster[:j] for j in range(len(nd.cluster), 0, -1)
                       if nd.cluster[:j] in where), None)
-            if p is None:
-                continue
-            g.edge(f"axis{where[p]}", nd.did, style="invis")
-            aid = anchors[p][1] if p in anchors else first.get(where[p])
-            if aid is not None:
-                g.edge(aid, nd.did, style="invis", weight="0")
+            if p is not None:
+                out[nd.did] = (where[p], anchors[p][1] if p in anchors else first.get(where[p]))
+        return out
+
+    def _homes(self) -> list:
+        """Per axis point, the ``stack`` cluster its clusters lie in (its axis is drawn inside
+        that cluster), or () for the top level."""
+        points = self.axis or [[p] for p in self.chain]
+        if len(self.stack) < 2 or len(points) < 2:
+            return [()] * len(points)
+        return [next((b for b in self.stack if paths and paths[0][:len(b)] == b), ())
+                for paths in points]
 
     def _anchors(self) -> dict:
         """Nested cluster path -> (axis point, id of the anchor inside it), for the innermost
@@ -159,13 +191,14 @@ class Scene:
         for p in paths:
             kids.setdefault(p[:-1], []).append(p)
         built: dict = {}
-        anchors = self._anchors()
+        anchors, homes = self._anchors(), self._homes()
+        held = {k for k, _ in anchors.values()}
         for path in sorted(paths, key=lambda p: (-len(p), self._cluster_key(p))):
             sg = graphviz.Digraph(cluster_name(path))
             sg.attr("graph", **self.cluster_attr.get(path, {"label": label(path[-1][1])}))
             if path in anchors:
-                sg.node(anchors[path][1], shape="point", style="invis", width="0",
-                        height="0", label="")
+                sg.node(anchors[path][1], group=f"axis{anchors[path][0]}", **_POINT)
+            _axis_row(sg, [k for k, home in enumerate(homes) if home == path], held)
             for nd in paths[path]:
                 sg.node(nd.did, **nd.attrs)
             for kid in sorted(kids.get(path, []), key=self._cluster_key):
@@ -175,6 +208,19 @@ class Scene:
 
     def _cluster_key(self, path: tuple) -> tuple:
         return (self.cluster_rank.get(path, len(self.cluster_rank)), _path_key(path))
+
+
+def _axis_row(g: graphviz.Digraph, points: list, held: set) -> None:
+    """The same-rank points ``axis<k>`` of one time axis. A point and the anchors it holds
+    (``held``) share a ``group``: Graphviz then makes the edge between them very costly to
+    cross and keeps it straight, so nested clusters follow the points' order rather than
+    other pulls (an encoder's last state feeding the decoder's first step, say)."""
+    if not points:
+        return
+    with g.subgraph() as row:
+        row.attr("graph", rank="same")
+        for k in points:
+            row.node(f"axis{k}", **({"group": f"axis{k}"} if k in held else {}), **_POINT)
 
 
 def cluster_name(path: tuple) -> str:
