@@ -113,6 +113,9 @@ class GraphIndex:
         self._last: dict | None = None
         self._loops: list | None = None
         self._loop_order: list = []
+        for i in self._initial_states():
+            self.kinds[i] = "state"
+        self._places = {}  # leaf places depend on kinds: recompute them with the new ones
 
     def __len__(self) -> int:
         return len(self.nodes)
@@ -122,7 +125,42 @@ class GraphIndex:
         return v if v is None or isinstance(v, (str, int, float)) else hv(v)
 
     def kind(self, i: int) -> str:
+        """"op", "input", "cut", "param" (a weight), or "state": an initial state, see
+        :meth:`_initial_states`."""
         return self.kinds[i]
+
+    def _initial_states(self) -> list:
+        """Leaves recorded as parameters (``requires_grad``) that are really inputs with a
+        gradient: an initial state s^(0), h0, c0 (a Hopfield net's noisy start pattern).
+
+        Rule: a weight is shared across steps, so it is drawn once with per-step copies; a
+        leaf used at one step only, in slots that later steps fill with the previous step's
+        value (the same op site and argument reading across a step boundary), starts a
+        recurrence: it is an input. A per-step head used only at the last step stays a
+        weight (its slot is never recurrent), and so does everything in a one-step graph."""
+        step = [None if p is None else p[0] for p in self.places()]
+
+        def crosses(src: int, dst: int) -> bool:  # an edge from one step to another
+            return self.kinds[src] == "op" and None not in (step[src], step[dst]) \
+                and step[src] != step[dst]
+
+        recurrent = {self._slot(d, e) for d in range(len(self.nodes)) for e in self.ins[d]
+                     if crosses(e["src"], d)}
+        out = []
+        for i in range(len(self.nodes)):
+            uses = [e for e in self.outs[i] if e.get("kind", "data") == "data"]
+            steps = {step[e["dst"]] for e in uses}
+            if self.kinds[i] == "param" and len(steps) == 1 and None not in steps \
+                    and all(self._slot(e["dst"], e) in recurrent for e in uses):
+                out.append(i)
+        return out
+
+    def _slot(self, d: int, e: dict) -> tuple:
+        """(op site, argument): the same for the T copies of one cell op's input."""
+        site = self.meta(d, "site")
+        if site is None:  # graphs without sites: scope, op and role name the site
+            site = (self.meta(d, "scope"), self.nodes[d].get("op"), self.meta(d, "role"))
+        return (site, self.meta(d, "layer"), self.meta(d, "direction"), e.get("arg", 0))
 
     def grad_norm(self, i: int):
         g = self.nodes[i].get("grad")

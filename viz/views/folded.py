@@ -1,5 +1,6 @@
 """The folded picture (the seeds' circuit diagram): each op site once, each parameter once, and
-every recurrent edge (from one time step to another) through a black-square delay marker.
+every recurrent edge (from one time step to another) through a black-square delay marker: one
+marker per recurrent state (per folded source), fanning out to all the ops that read it.
 
 Merging rule, applied in topological order (ids), without recursion:
 
@@ -8,8 +9,8 @@ Merging rule, applied in topological order (ids), without recursion:
 * an op outside any step (e.g. the running loss sum L = L^(0) + L^(1) + ...) -> its op, scope and
   the folded nodes it reads, ignoring inputs that are the same kind of op (so an accumulation
   chain of any length folds to one node with a self-loop);
-* a parameter -> itself; another leaf (x^(t), h0, a cut) -> the folded (consumer, argument)
-  pairs it feeds, so x^(0..T-1) become one x node.
+* a parameter -> itself; another leaf (x^(t), h0, a cut, an initial state that requires grad)
+  -> the folded (consumer, argument) pairs it feeds, so x^(0..T-1) become one x node.
 
 None of these keys depends on T, so the folded picture has the same size for every T.
 """
@@ -27,7 +28,7 @@ from viz._errors import SummaryWarning
 from viz._model import GraphIndex, load
 from viz.collapse import bfs_order
 from viz.views._scene import Scene, graph_attrs
-from viz.views.unrolled import CUT_STYLE, PARAM_FILL, _cluster_labels, _kind_attrs
+from viz.views.unrolled import CUT_STYLE, PARAM_FILL, _cluster_labels, _kind_attrs, kind_line
 
 # the seeds' black square on a recurrent edge: "the value from one time step earlier"
 DELAY = {"shape": "square", "style": "filled", "fillcolor": "black", "color": "black",
@@ -167,7 +168,7 @@ def _node(scene: Scene, gi: GraphIndex, did: str, ids: list) -> None:
         return
     name = gi.label_name(i, False) if kind == "op" else _merge_names(gi, ids)
     head = (f"{nd.get('op')} " if kind == "op" else "") + shape_str(nd.get("shape", []))
-    lines = [name, head + (f" \u00d7{len(ids)}" if len(ids) > 1 else "")]
+    lines = [name, head + (f" \u00d7{len(ids)}" if len(ids) > 1 else ""), kind_line(kind)]
     norms = [gi.grad_norm(j) for j in sorted(ids, key=lambda j: sort_key(_steps(gi, j)))]
     if any(x is not None for x in norms):
         lines.append(("\u2016\u2207\u2016 over t: " if len(ids) > 1 else "\u2016\u2207\u2016=")
@@ -190,7 +191,7 @@ def _merge_names(gi: GraphIndex, ids: list) -> str:
 
 
 def _edges(scene: Scene, f: Folded, keep: list) -> None:
-    delays = 0
+    delays: dict = {}  # source DOT id -> its delay marker
     for (s, d, kind, rec) in sorted(f.edges):
         src = f"f{s}" if keep[s] else "more"
         dst = f"f{d}" if keep[d] else "more"
@@ -200,13 +201,20 @@ def _edges(scene: Scene, f: Folded, keep: list) -> None:
         if kind == "cut":
             scene.edge(src, dst, order, **CUT_STYLE)
         elif rec:
-            did = f"d{delays}"
-            delays += 1
-            scene.node(did, [], ["delay: the value from the previous step (or child node)"],
-                       **DELAY)
-            scene.edge(src, did, order, arrowhead="none")
-            scene.edge(did, dst, order, constraint="false")
+            scene.edge(_delay(scene, delays, src, order), dst, order, constraint="false")
         elif src == dst:
             scene.edge(src, dst, order, label="\u03a3", tooltip="accumulates over steps")
         else:
             scene.edge(src, dst, order)
+
+
+def _delay(scene: Scene, delays: dict, src: str, order: tuple) -> str:
+    """The delay marker of ``src``'s value: one per recurrent state, fanning out to every op
+    that reads the previous step's value (a GRU reads h^(t-1) in several gates), as in the
+    seeds' circuit diagrams. Markers are numbered in edge order, so ids are deterministic."""
+    if src not in delays:
+        did = delays[src] = f"d{len(delays)}"
+        scene.node(did, [], ["delay: the value from the previous step (or child node)"],
+                   **DELAY)
+        scene.edge(src, did, order, arrowhead="none")
+    return delays[src]

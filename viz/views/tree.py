@@ -1,9 +1,10 @@
 """The tree picture: backprop through structure, laid out as the parse tree.
 
-Each tree node (``meta["tree_node"]``) is a cluster labelled with its depth, its word (leaves),
-the gradient norm of its output ||nabla_p L||, and the contributions of the shared weights used
-there (the tree analogue of W^(t)). Words sit at the leaves, children left to right in the order
-the parent reads them (e.g. [c1; c2] of ``concat``). Data flows up, gradients flow down.
+Each tree node (``meta["tree_node"]``) is a cluster holding a text node, beside its output p,
+with its depth, its word (leaves), the gradient norm of its output ||nabla_p L||, and the
+contributions of the shared weights used there (the tree analogue of W^(t)). Words sit at the
+leaves, children left to right in the order the parent reads them (e.g. [c1; c2] of
+``concat``). Data flows up, gradients flow down.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import warnings
 
 import graphviz
 
-from viz._dot import fmt, label, shape_str, sort_key
+from viz._dot import dot_id_part, fmt, label, shape_str, sort_key
 from viz._errors import SummaryWarning
 from viz._model import GraphIndex, load
 from viz.collapse import bfs_order
@@ -48,6 +49,7 @@ def draw_tree(graph, *, ops: bool = True, max_nodes: int = 500, title: str | Non
     _cap(gi, did, max_nodes)
     _nodes(scene, gi, tn, did)
     _edges(scene, gi, did, kids, shown)
+    _summaries(scene, gi, tn, did)
     _shared(scene, gi, tn)
     return scene.to_digraph()
 
@@ -136,14 +138,13 @@ def _cap(gi: GraphIndex, did: list, max_nodes: int) -> None:
 
 
 def _nodes(scene: Scene, gi: GraphIndex, tn: list, did: list) -> None:
-    out = _outputs(gi, tn)
     for i in range(len(gi)):
         if did[i] != f"n{i}":
             continue
         k = tn[i]
         path = (("tree_node", k),) if k is not None else ()
         if path:
-            scene.cluster_attr.setdefault(path, _cluster_attrs(gi, tn, k, out.get(k)))
+            scene.cluster_attr.setdefault(path, _cluster_attrs(k))
         _plain(scene, gi, i, path, word=bool(path) and gi.kind(i) != "op")
     if "more" in did:
         scene.node("more", ["\u2026 more nodes", f"{did.count('more')} nodes not drawn"],
@@ -166,8 +167,34 @@ def _outputs(gi: GraphIndex, tn: list) -> dict:
     return {**fallback, **to_parent}
 
 
-def _cluster_attrs(gi: GraphIndex, tn: list, k, out) -> dict:
-    members = [i for i in range(len(gi)) if tn[i] == k]
+def _summaries(scene: Scene, gi: GraphIndex, tn: list, did: list) -> None:
+    """Each tree node's summary as a text node inside its cluster, on the rank of its output p.
+
+    Not the cluster label: Graphviz does not route edges around cluster labels, and with
+    rankdir BT the edges from the children pass right where the label is drawn. A node is
+    routed around. The invisible edge from p (``minlen=0``) keeps it on p's rank, beside p,
+    rather than on a rank of its own that would make every cluster taller."""
+    out = _outputs(gi, tn)
+    members: dict = {}
+    for i, k in enumerate(tn):
+        members.setdefault(k, []).append(i)
+    for path in list(scene.cluster_attr):
+        k = path[0][1]
+        sid = f"summary_{dot_id_part(k)}"
+        lines = _summary_lines(gi, tn, k, members[k], out.get(k))
+        scene.node(sid, lines, [f"tree node {k}"], path,
+                   shape="plaintext", fontcolor="gray30", margin="0.05")
+        p = out.get(k)
+        if p is not None and did[p] == f"n{p}":  # p drawn (not summarised away)
+            scene.edge(f"n{p}", sid, (scene.nodes[sid].order,), style="invis", minlen="0")
+
+
+def _cluster_attrs(k) -> dict:
+    return {"label": "", "tooltip": label(f"tree node {k}"), "style": "rounded",
+            "color": "gray60"}
+
+
+def _summary_lines(gi: GraphIndex, tn: list, k, members: list, out) -> list:
     depth = next((gi.meta(i, "depth") for i in members if gi.meta(i, "depth") is not None), None)
     word = next((gi.meta(i, "word") for i in members if gi.meta(i, "word") is not None), None)
     lines = [f"node {k}" + (f" \u00b7 depth {depth}" if depth is not None else ""),
@@ -178,8 +205,7 @@ def _cluster_attrs(gi: GraphIndex, tn: list, k, out) -> dict:
             p = e["src"]
             if gi.kind(p) == "param" and tn[p] is None and isinstance(e.get("grad"), dict):
                 lines.append(f"\u2016\u2207{gi.label_name(p)}^({k})\u2016={fmt(e['grad']['norm'])}")
-    return {"label": label(*lines), "style": "rounded", "color": "gray60", "fontcolor": "gray30",
-            "labeljust": "l"}
+    return lines
 
 
 def _plain(scene: Scene, gi: GraphIndex, i: int, path: tuple, word: bool = False) -> None:

@@ -7,10 +7,14 @@ above its encoder for rankdir BT); the layers and directions of one ``nn`` layer
 (:func:`viz._model.GraphIndex.loops`). Steps keep time order left to right, and inside every
 step the forward half comes before the reverse half.
 
-A weight W used at T steps appears as T small nodes W^(t), each labelled with its own gradient
-contribution ||nabla_{W^(t)} L|| (the gradient that use sent back, from the edge), plus one shared
-W node labelled with ||nabla_W L|| = ||sum_t nabla_{W^(t)} L|| (seeds' eqs. 6-7). The backward
-view (``backward.py``) reuses :func:`build` with another :class:`Style`.
+A weight W (a leaf that requires grad) used at T steps appears as T small nodes W^(t), each
+labelled with its own gradient contribution ||nabla_{W^(t)} L|| (the gradient that use sent
+back, from the edge), plus one shared W node labelled with ||nabla_W L|| = ||sum_t nabla_{W^(t)}
+L|| (seeds' eqs. 6-7). Shared across steps means weight. A leaf that requires grad but is used
+at one step only, in the place where later steps read the previous step's value (an initial
+state s^(0), h0, c0), is an input: it is drawn in that step as an input box with a gradient
+and a bold blue outline, without copies (:meth:`viz._model.GraphIndex._initial_states`). The
+backward view (``backward.py``) reuses :func:`build` with another :class:`Style`.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from viz.views._scene import Scene, graph_attrs
 
 PARAM_FILL = "#dbe9f6"
 COPY_FILL = "#eef5fb"
+STATE_COLOR = "#2f6f9f"
 GROUP_FILL = "#f4f4f4"
 HIGHLIGHT = "#1f5fbf"
 CUT_STYLE = {"style": "dashed", "color": "red", "fontcolor": "red", "label": "cut (TBPTT)",
@@ -191,6 +196,7 @@ def _plain_node(scene, gi, i, style, place, is_root, has_copies) -> None:
     lines = [name, (f"{nd.get('op')} " if kind == "op" else "") + shape_str(nd.get("shape", []))]
     if kind == "param" and has_copies:
         lines.append("\u2207 = \u03a3 of its copies")
+    lines.append(kind_line(kind))
     lines += grad_lines(nd, style.values)
     meta = nd.get("meta") or {}
     tips = [name, f"n{i} ({kind})", f"site {meta['site']}" if meta.get("site") else None,
@@ -215,7 +221,14 @@ def _kind_attrs(kind: str) -> dict:
         return {"shape": "box", "style": "dashed,rounded", "color": "red"}
     if kind == "input":
         return {"shape": "box", "style": "rounded"}
+    if kind == "state":  # an input that receives a gradient: an input's box, a weight's outline
+        return {"shape": "box", "style": "rounded,bold", "color": STATE_COLOR}
     return {"shape": "ellipse"}
+
+
+def kind_line(kind: str) -> str | None:
+    """The label line that says what a leaf is when its shape alone does not."""
+    return "initial state (input with \u2207)" if kind == "state" else None
 
 
 def _group_node(scene: Scene, gi: GraphIndex, grp, style: Style) -> None:
