@@ -3,13 +3,15 @@
 ``backward`` never recurses, so a 5,000-step unroll or a 10,000-deep tree is as safe as a
 3-node graph. Gradients *accumulate*: a value used twice (fan-out, or a weight shared by every
 time step) receives the sum of what each use sends back, which is the seeds' eq. 6-7
-(nabla_W L = sum_t nabla_{W^(t)} L).
+(nabla_W L = sum_t nabla_{W^(t)} L). For a leaf weight that sum is taken as one stacked GEMM
+after the walk (:mod:`tinygrad_rnn.deferred`) unless per-use values are kept or checked.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn.deferred import LeafGrads
 from tinygrad_rnn.errors import AnomalyError, GradError, ShapeError
 from tinygrad_rnn.ops.registry import unbroadcast
 from tinygrad_rnn.tape import FREED, anomaly_enabled
@@ -96,6 +98,19 @@ def backward(root, grad=None, retain_graph: bool = False, retain_grads: bool = F
     """
     grads = {id(root): _seed(root, grad)}
     check = anomaly_enabled()
+    # per-use weight gradients are observable only through edge_grads and the anomaly check;
+    # otherwise a leaf's uses are batched into one GEMM when the walk ends
+    deferred = None if (retain_grads or check) else LeafGrads()
+    try:
+        _walk(root, grads, deferred, check, retain_graph, retain_grads)
+    finally:  # also on an error mid-walk: leaves get what reached them, as without deferral
+        if deferred is not None:
+            deferred.flush()
+
+
+def _walk(root, grads: dict, deferred, check: bool, retain_graph: bool,
+          retain_grads: bool) -> None:
+    """The reverse sweep: every node's VJP, newest first, accumulating into ``grads``/``.grad``."""
     for t in _collect(root):
         node = t._node
         g = grads.pop(id(t), None)
@@ -108,11 +123,14 @@ def backward(root, grad=None, retain_graph: bool = False, retain_grads: bool = F
                 f"backward() to backpropagate through it twice")
         if retain_grads:
             t.grad = g
-        in_grads = node.op.vjp(g, node.saved, node.needs, **node.params)
+        needs = node.needs
+        if deferred is not None and node.op.factored:
+            needs = deferred.defer(node, g)
+        in_grads = node.op.vjp(g, node.saved, needs, **node.params)
         edges = [None] * len(node.inputs) if retain_grads else None
         for i, x in enumerate(node.inputs):
             gi = in_grads[i]
-            if gi is None or not node.needs[i]:
+            if gi is None or not needs[i]:
                 continue
             gi = unbroadcast(gi, x.data.shape)
             if check:

@@ -35,6 +35,18 @@ def _vjp_matmul(g, saved, needs):
     return ga, gb
 
 
+def _factor_matmul(g, saved, i, shape):
+    """dL/db = a2^T g2 for a 2-D b (a2, g2: leading axes flattened); dL/da = g b^T = (g^T)^T b^T
+    for 2-D a and b. None where broadcasting makes the factored form not apply."""
+    a, b = saved
+    if i == 1 and b.ndim == 2 and g.ndim >= 1:
+        a2, g2 = a.reshape(-1, a.shape[-1]), g.reshape(-1, g.shape[-1])
+        return (a2, g2) if a2.shape[0] == g2.shape[0] and shape == b.shape else None
+    if i == 0 and a.ndim == 2 and b.ndim == 2 and shape == a.shape:
+        return g.T, b.T
+    return None
+
+
 def _matmul_explain(shapes, params):
     sa, sb = shapes
     if len(sa) == 0 or len(sb) == 0:
@@ -49,7 +61,7 @@ def _matmul_explain(shapes, params):
 
 
 register("matmul", _fwd_matmul, _vjp_matmul, arity=2, explain=_matmul_explain,
-         arg_names=("a", "b"))
+         arg_names=("a", "b"), factor=_factor_matmul, factored=(0, 1))
 
 
 def _fwd_linear(x, w, b):
@@ -69,6 +81,19 @@ def _vjp_linear(g, saved, needs):
     return gx, gw, gb
 
 
+def _factor_linear(g, saved, i, shape):
+    """dL/dW = g2^T x2 and dL/db = column sums of g2 (g2, x2: leading axes flattened), so backward
+    can stack every use of a weight into one GEMM. None if the shapes are unusual."""
+    if g.ndim == 0:
+        return None
+    x, _ = saved
+    g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+    if i == 1:
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        return (g2, x2) if shape == (g2.shape[1], x2.shape[1]) else None
+    return (g2, None) if shape == (g2.shape[1],) else None
+
+
 def _linear_explain(shapes, params):
     sx, sw, sb = shapes
     if len(sw) != 2 or not sx or sx[-1] != sw[1]:
@@ -78,4 +103,4 @@ def _linear_explain(shapes, params):
 
 
 register("linear", _fwd_linear, _vjp_linear, arity=3, explain=_linear_explain,
-         arg_names=("x", "weight", "bias"))
+         arg_names=("x", "weight", "bias"), factor=_factor_linear, factored=(1, 2))

@@ -4,6 +4,9 @@
 ``vjp(g, saved, needs, **params) -> tuple`` returns one gradient per input (``None`` where
 ``needs[i]`` is false or the input is not differentiable). A VJP may return a gradient with the
 *broadcast* shape; the tape reduces it with the one shared :func:`unbroadcast`.
+``factor(g, saved, i, shape)`` (optional, for the arguments listed in ``factored``) returns the
+gradient of input ``i`` in factored form, so backward can batch a shared weight's uses into one
+GEMM; see :mod:`tinygrad_rnn.deferred`.
 ``explain(shapes, params) -> str | None`` is only called after a forward failed, to turn NumPy's
 message into one that says which argument was expected to look how: the happy path pays nothing.
 """
@@ -24,6 +27,8 @@ class Op:
     arity: int | None  # number of tensor inputs; None = variadic (concat, stack)
     explain: Callable | None = None
     arg_names: tuple = ()
+    factor: Callable | None = None
+    factored: tuple = ()  # argument indices ``factor`` may handle
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -32,10 +37,11 @@ class Op:
 REGISTRY: dict[str, Op] = {}
 
 
-def register(name, forward, vjp, *, arity, explain=None, arg_names=()) -> Op:
+def register(name, forward, vjp, *, arity, explain=None, arg_names=(), factor=None,
+             factored=()) -> Op:
     if name in REGISTRY:
         raise RuntimeError(f"op {name!r} registered twice")
-    op = Op(name, forward, vjp, arity, explain, tuple(arg_names))
+    op = Op(name, forward, vjp, arity, explain, tuple(arg_names), factor, tuple(factored))
     REGISTRY[name] = op
     return op
 
