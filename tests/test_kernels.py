@@ -90,3 +90,39 @@ def test_cross_entropy_numpy_path_equals_kernel_path(dtype, monkeypatch):
     for a, b in zip(big, small):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("relu", [False, True])
+def test_rnn_step_bwd_matches_numpy(dtype, relu):
+    rng = np.random.default_rng(3)
+    g, h = rng.standard_normal((2, 3, 5)).astype(dtype)
+    dh = np.asfortranarray(rng.standard_normal((3, 5)).astype(dtype))  # a transposed view
+    if relu:
+        h = np.maximum(h, 0)
+    da = np.empty_like(g)
+    kernels.rnn_step_bwd(g, dh, h, relu, da)
+    want = (g + dh) * ((h > 0) if relu else (1 - h * h))
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(da, want, **tol)  # atol: FMA contraction in 1 - h*h
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_step_bwd_matches_numpy(dtype):
+    rng = np.random.default_rng(4)
+    B, H = 3, 4
+    gh, gc, dh, dc, c_prev = rng.standard_normal((5, B, H)).astype(dtype)
+    act = rng.uniform(-1, 1, (B, 4 * H)).astype(dtype)
+    tc = np.tanh(rng.standard_normal((B, H))).astype(dtype)
+    i, f, gg, o = (act[:, k * H:(k + 1) * H] for k in range(4))
+    dhv = gh + dh
+    dcv = gc + dc + dhv * o * (1 - tc * tc)
+    want = np.concatenate([dcv * gg * i * (1 - i), dcv * c_prev * f * (1 - f),
+                           dcv * i * (1 - gg * gg), dhv * tc * o * (1 - o)], axis=1)
+    dz, dc_out = np.empty_like(act), np.empty_like(dc)
+    kernels.lstm_step_bwd(gh, gc, np.asfortranarray(dh), dc, act, c_prev, tc, dz, dc_out)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(dz, want, **tol)
+    np.testing.assert_allclose(dc_out, dcv * f, **tol)
+    kernels.lstm_step_bwd(gh, gc, dh, dc, act, c_prev, tc, dz, gc)  # dc_out may alias gc
+    np.testing.assert_allclose(gc, dcv * f, **tol)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn.kernels.seqstep import lstm_step_bwd, rnn_step_bwd
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
 
@@ -75,46 +76,52 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
     H = h0.shape[-1]
     xp = input_projection(X, w_ih, b_ih + b_hh)
     out = np.zeros((T + 1, B, H), dtype=xp.dtype)
-    hprev = np.empty((T, B, H), dtype=xp.dtype)
-    hnew = np.empty((T, B, H), dtype=xp.dtype)
+    # Unmasked, h_t is written straight into its output slot and the backward pass reads the
+    # states from there (at B=1 per-step NumPy call overhead dominates: no copies per step).
+    hprev = None if mask is None else np.empty((T, B, H), dtype=xp.dtype)
+    hnew = out[:T] if mask is None else np.empty((T, B, H), dtype=xp.dtype)
     h = h0
     for t in step_order(T, reverse):
-        hprev[t] = h
+        if mask is not None:
+            hprev[t] = h
         hn = hnew[t]
         np.add(xp[t], (w_hh @ h.T).T, out=hn)  # (W h^T)^T: the faster shape (module doc)
         if nonlinearity == "tanh":
             np.tanh(hn, out=hn)
         else:
             np.maximum(hn, 0, out=hn)
-        h = hn if mask is None else np.where(mask[t], hn, h)
         if mask is None:
-            out[t] = hn
+            h = hn
         else:
+            h = np.where(mask[t], hn, h)
             np.multiply(hn, mask[t], out=out[t])
     out[T] = h
-    return out, (X, w_ih, w_hh, hprev, hnew)
+    return out, (X, w_ih, w_hh, h0, hprev, hnew)
+
+
+def _shifted_states(h0, hnew, reverse):
+    """h_(t-1) for every t (T, B, H) from h0 and the new states: one copy after the loop."""
+    if reverse:
+        return np.concatenate((hnew[1:], h0[None]))
+    return np.concatenate((h0[None], hnew[:-1]))
 
 
 def _vjp_rnn_seq(g, saved, needs, *, reverse, mask, nonlinearity):
-    X, w_ih, w_hh, hprev, hnew = saved
+    X, w_ih, w_hh, h0, hprev, hnew = saved
     T = X.shape[0]
     w_t = np.ascontiguousarray(w_hh.T)
     da = np.empty_like(hnew)  # dL/da_t, a_t the pre-activation
-    tmp = np.empty_like(hnew[0])
+    relu = nonlinearity != "tanh"
     dh = g[T].copy()  # gradient reaching the final state h_n
     for t in step_order(T, not reverse):
         dat = da[t]
-        np.add(g[t], dh, out=dat)
-        if nonlinearity == "tanh":
-            np.multiply(hnew[t], hnew[t], out=tmp)
-            np.subtract(1, tmp, out=tmp)
-            dat *= tmp
-        else:
-            dat *= hnew[t] > 0
+        rnn_step_bwd(g[t], dh, hnew[t], relu, dat)  # (g + dh) f'(a), one fused pass
         if mask is not None:
             dat *= mask[t]  # a padded step's new h reaches neither output nor state
         cell = (w_t @ dat.T).T
         dh = cell if mask is None else cell + dh * ~mask[t]  # padded: h passes through
+    if hprev is None:
+        hprev = _shifted_states(h0, hnew, reverse)
     gwi, gwh, gbi, gbh = _weight_grads(da, X, hprev, needs[2:])
     gx = (da.reshape(-1, da.shape[-1]) @ w_ih).reshape(X.shape) if needs[0] else None
     return gx, (np.ascontiguousarray(dh) if needs[1] else None), gwi, gwh, gbi, gbh
@@ -161,57 +168,29 @@ def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
     w_t = np.ascontiguousarray(w_hh.T)
     dz = np.empty_like(gates)
     dh, dc = g[T, :, :H].copy(), g[T, :, H:].copy()
-    dh_new, dc_new = np.empty_like(dh), np.empty_like(dc)
+    dc_new = np.empty_like(dc)
+    if mask is not None:
+        dh_new, zero = np.empty_like(dh), np.zeros_like(dh)
     for t in step_order(T, not reverse):
+        if mask is None:  # one fused pass: gate gradients and dc_new = dL/dc_(t-1) via f
+            lstm_step_bwd(g[t, :, :H], g[t, :, H:], dh, dc, gates[t], cprev[t], tcs[t], dz[t],
+                          dc_new)
+            dh, dc, dc_new = (w_t @ dz[t].T).T, dc_new, dc  # swap: dc is rewritten next step
+            continue
+        # a padded step's new h reaches neither output nor state; the c_t output slot is
+        # unmasked. The masked inputs go in as gh, gc (with zero dh, dc).
         np.add(g[t, :, :H], dh, out=dh_new)
-        if mask is not None:
-            dh_new *= mask[t]
-        np.multiply(dc, 1 if mask is None else mask[t], out=dc_new)
-        dc_new += g[t, :, H:]  # the c_t slot of the output is unmasked
-        _lstm_gate_grads(dh_new, dc_new, gates[t], cprev[t], tcs[t], dz[t])
+        dh_new *= mask[t]
+        np.multiply(dc, mask[t], out=dc_new)
+        dc_new += g[t, :, H:]
+        lstm_step_bwd(dh_new, dc_new, zero, zero, gates[t], cprev[t], tcs[t], dz[t], dc_new)
         cell = (w_t @ dz[t].T).T
-        dc_new *= gates[t, :, H:2 * H]  # c_(t-1) reaches c_t through f
-        if mask is None:  # swap buffers: dc_new is rewritten from dc in the next step
-            dh, dc, dc_new = cell, dc_new, dc
-        else:  # a padded step passes h and c through
-            keep = ~mask[t]
-            dh, dc = cell + dh * keep, dc_new + dc * keep
+        keep = ~mask[t]  # a padded step passes h and c through
+        dh, dc = cell + dh * keep, dc_new + dc * keep
     gwi, gwh, gbi, gbh = _weight_grads(dz, X, hprev, needs[3:])
     gx = (dz.reshape(-1, G) @ w_ih).reshape(X.shape) if needs[0] else None
     return (gx, (np.ascontiguousarray(dh) if needs[1] else None), (dc if needs[2] else None),
             gwi, gwh, gbi, gbh)
-
-
-def _lstm_gate_grads(dh_new, dc_new, act, c_prev, tc, dz):
-    """Fill dz (B, 4H) with dL/d[z_i, z_f, z_g, z_o] of one step; first completes dc_new
-    (dL/dc_t from the next step and the output) with the path through h_t = o tanh(c_t):
-
-    dc += dh o (1 - tanh(c)^2); dz_i = dc g i (1 - i), dz_f = dc c_prev f (1 - f),
-    dz_g = dc i (1 - g^2), dz_o = dh tanh(c) o (1 - o). Written into owned slices."""
-    H = tc.shape[-1]
-    i, f, gg, o = (act[:, k * H:(k + 1) * H] for k in range(4))
-    dzi, dzf, dzg, dzo = (dz[:, k * H:(k + 1) * H] for k in range(4))
-    np.multiply(tc, tc, out=dzo)  # dzo as scratch until its own turn
-    np.subtract(1, dzo, out=dzo)
-    dzo *= o
-    dzo *= dh_new
-    dc_new += dzo
-    np.subtract(1, i, out=dzi)
-    dzi *= i
-    dzi *= gg
-    dzi *= dc_new
-    np.subtract(1, f, out=dzf)
-    dzf *= f
-    dzf *= c_prev
-    dzf *= dc_new
-    np.multiply(gg, gg, out=dzg)
-    np.subtract(1, dzg, out=dzg)
-    dzg *= i
-    dzg *= dc_new
-    np.subtract(1, o, out=dzo)
-    dzo *= o
-    dzo *= tc
-    dzo *= dh_new
 
 
 _ARGS = ("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
