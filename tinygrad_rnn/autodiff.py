@@ -9,6 +9,8 @@ after the walk (:mod:`tinygrad_rnn.deferred`) unless per-use values are kept or 
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import numpy as np
 
 from tinygrad_rnn.deferred import LeafGrads
@@ -18,23 +20,34 @@ from tinygrad_rnn.tape import FREED, anomaly_enabled
 
 
 def _collect(root) -> list:
-    """Non-leaf tensors reachable from ``root`` through grad-requiring inputs, newest first."""
-    seen = {id(root)}
+    """Non-leaf tensors reachable from ``root`` through grad-requiring inputs, newest first.
+
+    Tensors hash by identity (no ``__eq__``), so they key sets and dicts directly: cheaper than
+    calling ``id()`` on every edge.
+    """
+    seen = {root}
+    add = seen.add
     stack = [root]
+    push = stack.append
+    pop = stack.pop
     found = []
+    keep = found.append
     while stack:
-        t = stack.pop()
+        t = pop()
         node = t._node
         if node is None:
             continue
-        found.append(t)
+        keep(t)
         for x in node.inputs:
-            if x.requires_grad and id(x) not in seen:
-                seen.add(id(x))
-                stack.append(x)
+            if x.requires_grad and x not in seen:
+                add(x)
+                push(x)
     # creation order is a topological order; its reverse visits every consumer before its inputs
-    found.sort(key=lambda t: t._node.seq, reverse=True)
+    found.sort(key=_SEQ, reverse=True)
     return found
+
+
+_SEQ = attrgetter("_node.seq")  # a C-level key: the sort is called once per tensor of the graph
 
 
 def _seed(root, grad) -> np.ndarray:
@@ -84,8 +97,8 @@ def _accumulate(x, g, grads: dict) -> None:
         else:
             x.grad += g
     else:
-        prev = grads.get(id(x))
-        grads[id(x)] = g if prev is None else prev + g  # new array: never mutate an alias
+        prev = grads.get(x)
+        grads[x] = g if prev is None else prev + g  # new array: never mutate an alias
 
 
 def backward(root, grad=None, retain_graph: bool = False, retain_grads: bool = False) -> None:
@@ -96,7 +109,7 @@ def backward(root, grad=None, retain_graph: bool = False, retain_grads: bool = F
         carried (``node.edge_grads``), for display with ``tr.trace``. Off by default: training
         loops should not pay for it.
     """
-    grads = {id(root): _seed(root, grad)}
+    grads = {root: _seed(root, grad)}
     check = anomaly_enabled()
     # per-use weight gradients are observable only through edge_grads and the anomaly check;
     # otherwise a leaf's uses are batched into one GEMM when the walk ends
@@ -110,34 +123,55 @@ def backward(root, grad=None, retain_graph: bool = False, retain_grads: bool = F
 
 def _walk(root, grads: dict, deferred, check: bool, retain_graph: bool,
           retain_grads: bool) -> None:
-    """The reverse sweep: every node's VJP, newest first, accumulating into ``grads``/``.grad``."""
+    """The reverse sweep: every node's VJP, newest first, accumulating into ``grads``/``.grad``.
+
+    Runs once per recorded node, so the common case (an input of the same shape and dtype as
+    its gradient) is inlined here rather than going through ``unbroadcast``/``_accumulate``.
+    """
+    pop = grads.pop
+    get = grads.get
+    owned = set()  # intermediates whose pending gradient is a fresh sum made below
+    defer = deferred.defer if deferred is not None else None
     for t in _collect(root):
-        node = t._node
-        g = grads.pop(id(t), None)
+        g = pop(t, None)
         if g is None:
             continue
-        if node.freed:
+        node = t._node
+        saved = node.saved
+        op = node.op
+        if saved is FREED:
             raise GradError(
-                f"backward: the graph through op '{node.op.name}' ({node.where() or 'top level'})"
+                f"backward: the graph through op '{op.name}' ({node.where() or 'top level'})"
                 f" was freed by an earlier backward(); pass retain_graph=True to the first "
                 f"backward() to backpropagate through it twice")
         if retain_grads:
             t.grad = g
         needs = node.needs
-        if deferred is not None and node.op.factored:
-            needs = deferred.defer(node, g)
-        in_grads = node.op.vjp(g, node.saved, needs, **node.params)
-        edges = [None] * len(node.inputs) if retain_grads else None
-        for i, x in enumerate(node.inputs):
-            gi = in_grads[i]
-            if gi is None or not needs[i]:
+        if defer is not None and op.factored:
+            needs = defer(node, g)
+        in_grads = op.vjp(g, saved, needs, **node.params)
+        edges = [None] * len(needs) if retain_grads else None
+        for i, (x, gi, need) in enumerate(zip(node.inputs, in_grads, needs)):
+            if gi is None or not need:
                 continue
-            gi = unbroadcast(gi, x.data.shape)
+            xd = x.data
+            if gi.shape != xd.shape:
+                gi = unbroadcast(gi, xd.shape)
             if check:
                 _check_finite(gi, node, f"backward gradient for input #{i}")
             if edges is not None:
                 edges[i] = gi
-            _accumulate(x, gi, grads)
+            if x._node is None or gi.dtype != xd.dtype:
+                _accumulate(x, gi, grads)
+                continue
+            prev = get(x)
+            if prev is None:
+                grads[x] = gi  # may alias a saved value or another edge's gradient: not ours
+            elif x in owned:
+                prev += gi  # a sum this walk allocated: nobody else holds it
+            else:
+                grads[x] = prev + gi
+                owned.add(x)
         if retain_grads:
             node.edge_grads = edges
         if not retain_graph:

@@ -72,7 +72,7 @@ class LeafGrads:
     __slots__ = ("_by_leaf",)
 
     def __init__(self):
-        self._by_leaf: dict[int, _Pending] = {}
+        self._by_leaf: dict = {}  # leaf Tensor -> _Pending
 
     def defer(self, node, g) -> tuple:
         """Hold the factored gradients of ``node``'s leaf inputs; return the VJP's needs mask.
@@ -81,17 +81,18 @@ class LeafGrads:
         does not compute them.
         """
         needs = node.needs
+        op, inputs, by_leaf = node.op, node.inputs, self._by_leaf  # runs once per linear/matmul
         mask = None
-        for i in node.op.factored:
-            x = node.inputs[i]
+        for i in op.factored:
+            x = inputs[i]
             if not needs[i] or x._node is not None:
                 continue
-            f = node.op.factor(g, node.saved, i, x.data.shape)
+            f = op.factor(g, node.saved, i, x.data.shape)
             if f is None:
                 continue
-            p = self._by_leaf.get(id(x))
+            p = by_leaf.get(x)  # tensors hash by identity
             if p is None:
-                p = self._by_leaf[id(x)] = _Pending(x)
+                p = by_leaf[x] = _Pending(x)
             p.add(*f)
             if p.nbytes > FLUSH_BYTES:
                 p.flush()

@@ -16,21 +16,42 @@ _seq = itertools.count()
 
 
 class Frame:
-    """One level of the metadata context: the scope path and the metadata dict (immutable)."""
+    """One level of the metadata context: the scope path and the metadata dict (immutable).
 
-    __slots__ = ("scope", "meta")
+    Frames are shared: every node recorded in the same context points at the same Frame, and a
+    parent caches its children, so re-entering ``scope(role="gate_f")`` each step reuses one
+    Frame instead of merging a dict per op (nobody mutates ``meta``; readers copy it).
+    """
+
+    __slots__ = ("scope", "meta", "_kids")
 
     def __init__(self, scope: str, meta: dict):
         self.scope = scope
         self.meta = meta
+        self._kids = None
 
     def child(self, name: str | None, meta: dict) -> Frame:
+        try:  # the types too: step=1 and step=True are equal keys but must stay distinct
+            key = (name, *meta.items(), *map(type, meta.values()))
+            kids = self._kids
+            if kids is not None:
+                hit = kids.get(key)
+                if hit is not None:
+                    return hit
+        except TypeError:  # an unhashable metadata value: build the frame, do not cache it
+            key = None
         scope = self.scope if not name else (f"{self.scope}/{name}" if self.scope else name)
         merged = {**self.meta, **meta}
         if "step" in meta and "loop" not in meta:
             # which unrolled loop this step belongs to (an encoder's t=3 is not its decoder's)
             merged["loop"] = scope
-        return Frame(scope, merged)
+        frame = Frame(scope, merged)
+        if key is not None:
+            if self._kids is None:
+                self._kids = {}
+            if len(self._kids) < _MAX_KIDS:  # bounded: e.g. one child per tree node is not kept
+                self._kids[key] = frame
+        return frame
 
     def where(self) -> str:
         """Human-readable location for error messages: "scope 'rnn/cell', step 3"."""
@@ -38,6 +59,10 @@ class Frame:
         parts += [f"{k.replace('_', ' ')} {self.meta[k]}" for k in ("step", "tree_node", "layer")
                   if self.meta.get(k) is not None]
         return ", ".join(parts)
+
+
+# Children cached per frame; past this a frame builds new children on each entry (still correct).
+_MAX_KIDS = 256
 
 
 _ROOT = Frame("", {})
@@ -50,8 +75,7 @@ def current_frame() -> Frame:
     return _frame.get()
 
 
-@contextmanager
-def scope(name: str | None = None, **meta):
+class scope:  # noqa: N801 - used as a function: ``with tr.scope("rnn", step=t):``
     """Record every op run inside under scope ``name`` (nested with '/') and metadata ``meta``.
 
     Known keys: ``step`` (time index t), ``tree_node``, ``depth``, ``role`` (e.g. ``'gate_f'``),
@@ -61,12 +85,22 @@ def scope(name: str | None = None, **meta):
 
     >>> with tr.scope("rnn", step=3):
     ...     h = (W @ h + U @ x).tanh()     # both nodes carry scope 'rnn', step 3
+
+    A plain class, not a generator context manager: recurrent cells enter one per gate per step,
+    and the generator machinery cost more than the op it labelled.
     """
-    token = _frame.set(current_frame().child(name, meta))
-    try:
-        yield
-    finally:
-        _frame.reset(token)
+
+    __slots__ = ("_name", "_meta", "_token")
+
+    def __init__(self, name: str | None = None, **meta):
+        self._name = name
+        self._meta = meta
+
+    def __enter__(self) -> None:
+        self._token = _frame.set(_frame.get().child(self._name, self._meta))
+
+    def __exit__(self, *exc) -> None:
+        _frame.reset(self._token)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from tinygrad_rnn.errors import AnomalyError, ArgumentError, DTypeError, ShapeEr
 from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tape import OpNode, _anomaly, _frame, _grad_enabled, current_frame
 
+_new = object.__new__
 _FORWARD_ERRORS = (ValueError, IndexError, TypeError, FloatingPointError)
 
 
@@ -60,9 +61,17 @@ def apply(op, inputs: tuple, params: dict) -> Tensor:
         raise AnomalyError(f"detect_anomaly: forward of op '{op.name}' "
                            f"({current_frame().where() or 'top level'}) produced NaN/Inf; "
                            f"inputs: {autodiff.describe_inputs(inputs)}")
-    if True not in needs or not _grad_enabled.get():
-        return Tensor._make(out, None)
-    return Tensor._make(out, OpNode(op, inputs, params, saved, needs, _frame.get()))
+    # Tensor._make inlined: this runs once per op
+    t = _new(Tensor)
+    t.data = out
+    t.grad = t.name = t._cut = None
+    if True in needs and _grad_enabled.get():
+        t.requires_grad = True
+        t._node = OpNode(op, inputs, params, saved, needs, _frame.get())
+    else:
+        t.requires_grad = False
+        t._node = None
+    return t
 
 
 def _norm_axis(axis, ndim: int, func: str):
@@ -198,7 +207,8 @@ class Tensor:
         return Tensor._make(arr, None)
 
     def _bin(self, name, other, reflected=False) -> Tensor:
-        other = self._coerce(other)
+        if type(other) is not Tensor:
+            other = self._coerce(other)
         pair = (other, self) if reflected else (self, other)
         return apply(REGISTRY[name], pair, {})
 

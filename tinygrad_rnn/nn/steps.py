@@ -60,12 +60,14 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
     with scope(role="gates"):
         z = _affine(x, h, p)
         zi, zf, zg, zo = _named(F.split(z, 4, axis=-1), ("z_i", "z_f", "z_g", "z_o"))
-    gates = []
-    for role, zz, act in (("gate_i", zi, "sigmoid"), ("gate_f", zf, "sigmoid"),
-                          ("gate_g", zg, "tanh"), ("gate_o", zo, "sigmoid")):
-        with scope(role=role):
-            gates.append(zz.sigmoid() if act == "sigmoid" else zz.tanh())
-    i, f, g, o = gates
+    with scope(role="gate_i"):
+        i = zi.sigmoid()
+    with scope(role="gate_f"):
+        f = zf.sigmoid()
+    with scope(role="gate_g"):
+        g = zg.tanh()
+    with scope(role="gate_o"):
+        o = zo.sigmoid()
     with scope(role="c"):
         keep, write = _named([f * c, i * g], ("f*c_prev", "i*g"))
         c2 = keep + write
