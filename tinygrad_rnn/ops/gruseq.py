@@ -26,7 +26,7 @@ import numpy as np
 
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
-from tinygrad_rnn.ops.seqcells import input_projection, seq_explain, step_order
+from tinygrad_rnn.ops.seqcells import carry, input_projection, seq_explain, step_order
 
 
 def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
@@ -55,11 +55,7 @@ def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
         np.subtract(h, n, out=new)
         new *= z
         new += n
-        if mask is None:
-            h = new
-        else:
-            h = np.where(mask[t], new, h)
-            np.multiply(new, mask[t], out=out[t])
+        h = carry(new, h, mask, t, out)
     out[T] = h
     return out, (X, w_ih, w_hh, gates, hprev, inner)
 

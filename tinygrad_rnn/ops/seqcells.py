@@ -71,6 +71,15 @@ def _weight_grads(dz, X, Hprev, needs):
     return gwi, gwh, gb, gb
 
 
+def carry(new, h, mask, t, out):
+    """The state after step t: ``new`` where the step is real, the old ``h`` where it is padding;
+    a padded step's output ``out[t]`` is zero. Unmasked, ``new`` already sits in its slot."""
+    if mask is None:
+        return new
+    np.multiply(new, mask[t], out=out[t])
+    return np.where(mask[t], new, h)
+
+
 def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
     T, B, _ = X.shape
     H = h0.shape[-1]
@@ -90,11 +99,7 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
             np.tanh(hn, out=hn)
         else:
             np.maximum(hn, 0, out=hn)
-        if mask is None:
-            h = hn
-        else:
-            h = np.where(mask[t], hn, h)
-            np.multiply(hn, mask[t], out=out[t])
+        h = carry(hn, h, mask, t, out)
     out[T] = h
     return out, (X, w_ih, w_hh, h0, hprev, hnew)
 
