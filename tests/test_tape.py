@@ -191,3 +191,17 @@ def test_steps_record_their_loop():
     g = tr.trace(m(src, tgt))
     loops = {n.meta.get("loop") for n in g.nodes if n.meta.get("step") is not None}
     assert loops == {"seq2seq/encoder/l0", "seq2seq/encoder/l0_reverse", "seq2seq/decoder_step"}
+
+
+def test_scope_metadata_may_be_unhashable_and_frames_are_shared_when_hashable():
+    with tr.scope("x", info=[1, 2]):  # a list: not cacheable, still recorded
+        y = tr.Tensor([1.0], requires_grad=True) * 2
+    assert y._node.frame.meta["info"] == [1, 2]
+    frames = []
+    for _ in range(2):
+        with tr.scope("rnn", step=1):
+            frames.append((tr.Tensor([1.0], requires_grad=True) * 2)._node.frame)
+    assert frames[0] is frames[1]
+    with tr.scope("rnn", step=True):  # equal to 1 as a key, but another value
+        z = tr.Tensor([1.0], requires_grad=True) * 2
+    assert z._node.frame.meta["step"] is True

@@ -33,6 +33,7 @@ class Frame:
     def child(self, name: str | None, meta: dict) -> Frame:
         try:  # the types too: step=1 and step=True are equal keys but must stay distinct
             key = (name, *meta.items(), *map(type, meta.values()))
+            hash(key)  # an unhashable value fails here, before anything is cached
             kids = self._kids
             if kids is not None:
                 hit = kids.get(key)
