@@ -74,3 +74,18 @@ def test_errors():
         m(src, tgt[:, :2])
     with pytest.raises(tr.ArgumentError, match="teacher_forcing"):
         m(src, tgt, teacher_forcing=1.5)
+
+
+def test_reversal_task_pairs_and_padded_batch():
+    from tinygrad_rnn.nn.patterns import reversal_pair, reversal_pairs, seq2seq_batch
+
+    assert reversal_pair([3, 0, 7, 2, 1]) == ([6, 3, 10, 5, 4], [4, 5, 10, 6])  # "30721" -> "127"
+    assert reversal_pair([0, 0]) == ([3, 3], [4])  # never an empty target
+    pairs = reversal_pairs(50, np.random.default_rng(0), max_len=5)
+    assert pairs == reversal_pairs(50, np.random.default_rng(0), max_len=5)
+    assert all(2 <= len(s) <= 5 and 1 <= len(t) <= len(s) for s, t in pairs)
+    src, lens, tin, tout = seq2seq_batch([([5, 6, 7], [7, 6]), ([8, 9], [9])])
+    assert src.T.tolist() == [[5, 6, 7], [8, 9, 0]] and lens.tolist() == [3, 2]
+    assert tin.T.tolist() == [[1, 7, 6], [1, 9, 0]] and tout.T.tolist() == [[7, 6, 2], [9, 2, 0]]
+    with pytest.raises(tr.ArgumentError, match="reversal_pairs"):
+        reversal_pairs(0, np.random.default_rng(0))
