@@ -23,16 +23,7 @@ import os
 import numpy as np
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.nn.patterns import HopfieldNetwork, flip_signs, hamming
-
-
-def show(states, side: int) -> str:
-    """States (+-1 vectors of side*side units) as ASCII pictures next to each other."""
-    rows = []
-    for r in range(side):
-        rows.append("   ".join("".join("#" if v > 0 else "." for v in s[r * side:(r + 1) * side])
-                               for s in states))
-    return "\n".join(rows)
+from tinygrad_rnn.nn.patterns import HopfieldNetwork, ascii_states, flip_signs, hamming
 
 
 # %% 1-2: store, corrupt, recall
@@ -111,7 +102,7 @@ def main(argv=None):
     results = {}
     for mode in ("synchronous", "asynchronous"):
         traj, results[mode] = recall_demo(net, target, noisy, mode, np.random.default_rng(1))
-    print("stored, corrupted, recalled:\n" + show([target, noisy, traj[-1]], args.side))
+    print("stored, corrupted, recalled:\n" + ascii_states([target, noisy, traj[-1]], args.side))
     os.makedirs(args.out, exist_ok=True)
     results["unfolded_sign_agreement"] = unfolded_demo(net, target, noisy, 3, args.beta,
                                                        args.out)

@@ -55,12 +55,7 @@ _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "where")
 def load_traced(obj, who: str) -> dict:
     """The graph dict of ``obj``; a Tensor is traced keeping up to ``MAX_VALUES`` values per
     tensor (the default trace keeps 16), so every small gradient can be read back."""
-    import tinygrad_rnn as tr  # only to trace tensors, as viz._model does
-
-    items = list(obj) if isinstance(obj, (list, tuple)) else [obj]
-    if items and all(isinstance(t, tr.Tensor) for t in items):
-        return tr.trace(*items, max_values=MAX_VALUES).to_dict()
-    d = load(obj)
+    d = load(obj, max_values=MAX_VALUES)
     if not any(nd.get("kind", "op") == "op" for nd in d["nodes"]):
         raise GraphFormatError(f"{who}: the graph has no ops, so there is no backward to show")
     return d

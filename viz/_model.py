@@ -25,8 +25,9 @@ def loop_group(loop) -> str | None:
     return None if loop is None else _LAYER_LOOP.sub("", str(loop))
 
 
-def load(obj) -> dict:
-    """Return the dict form of a ``tr.Graph``, its dict, a JSON path/string, or Tensor(s)."""
+def load(obj, max_values: int = 16) -> dict:
+    """Return the dict form of a ``tr.Graph``, its dict, a JSON path/string, or Tensor(s);
+    tensors are traced keeping values for those of at most ``max_values`` elements."""
     if isinstance(obj, dict):
         d = obj
     elif callable(getattr(obj, "to_dict", None)):
@@ -34,7 +35,7 @@ def load(obj) -> dict:
     elif isinstance(obj, (str, os.PathLike)):
         d = _read_json(obj)
     else:
-        d = _trace(obj)
+        d = _trace(obj, max_values)
     _validate(d)
     return d
 
@@ -54,12 +55,12 @@ def _read_json(src) -> dict:
         raise GraphFormatError(f"viz: graph JSON does not parse: {exc}") from exc
 
 
-def _trace(obj) -> dict:
+def _trace(obj, max_values: int) -> dict:
     import tinygrad_rnn as tr  # the core is needed here only to trace tensors
 
     items = list(obj) if isinstance(obj, (list, tuple)) else [obj]
     if items and all(isinstance(t, tr.Tensor) for t in items):
-        return tr.trace(*items).to_dict()
+        return tr.trace(*items, max_values=max_values).to_dict()
     raise GraphFormatError(
         "viz: expected a tr.Graph, its to_dict() form, a JSON path, or Tensor(s); got "
         f"{type(obj).__name__}")

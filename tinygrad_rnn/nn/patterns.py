@@ -22,7 +22,12 @@ from tinygrad_rnn.nn.patterns_classify import (
 )
 from tinygrad_rnn.nn.patterns_common import pad_sequences
 from tinygrad_rnn.nn.patterns_generator import CONDITIONS, SequenceGenerator
-from tinygrad_rnn.nn.patterns_hopfield import HopfieldNetwork, flip_signs, hamming
+from tinygrad_rnn.nn.patterns_hopfield import (
+    HopfieldNetwork,
+    ascii_states,
+    flip_signs,
+    hamming,
+)
 from tinygrad_rnn.nn.patterns_tagger import BiRNNTagger
 from tinygrad_rnn.nn.patterns_toydata import (
     AGGREGATION_TASKS,
@@ -36,5 +41,6 @@ from tinygrad_rnn.nn.patterns_toydata import (
 
 __all__ = ["BiRNNTagger", "SequenceClassifier", "aggregate", "attention_weights", "AGGREGATES",
            "SequenceGenerator", "CONDITIONS", "HopfieldNetwork", "hamming", "flip_signs",
-           "pad_sequences", "ambiguous_tagging_corpus", "aggregation_task", "AMBIGUOUS_WORDS",
-           "AGGREGATION_TASKS", "reversal_pair", "reversal_pairs", "seq2seq_batch"]
+           "ascii_states", "pad_sequences", "ambiguous_tagging_corpus", "aggregation_task",
+           "AMBIGUOUS_WORDS", "AGGREGATION_TASKS", "reversal_pair", "reversal_pairs",
+           "seq2seq_batch"]

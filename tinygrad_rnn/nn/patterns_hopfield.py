@@ -45,6 +45,13 @@ def _signs(s, func: str, arg: str, n: int | None = None, ndim=(1, 2)) -> np.ndar
     return arr
 
 
+def ascii_states(states, side: int) -> str:
+    """+-1 states of side * side units as text pictures side by side ("#" for +1, "." for -1)."""
+    rows = ["   ".join("".join("#" if v > 0 else "." for v in s[r * side:(r + 1) * side])
+                       for s in states) for r in range(side)]
+    return "\n".join(rows)
+
+
 def hamming(a, b) -> np.ndarray | int:
     """Number of units where two +-1 states differ (per row for (B, N) states)."""
     d = np.sum(np.asarray(a) != np.asarray(b), axis=-1)

@@ -6,17 +6,17 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.handbptt import check_elman_bptt, elman_tape
-from tinygrad_rnn.nn.patterns import aggregation_task, flip_signs, hamming, pad_sequences
+from tinygrad_rnn.nn.patterns import (
+    aggregation_task,
+    ascii_states,
+    flip_signs,
+    hamming,
+    pad_sequences,
+)
 from viz.tour import data
 from viz.tour.common import accuracy, fit, picture_copy, repeats
 
 EQ = '<span class="eq">{}</span>'
-
-
-def _ascii(states, side: int) -> str:
-    rows = ["   ".join("".join("#" if v > 0 else "." for v in s[r * side:(r + 1) * side])
-                       for s in states) for r in range(side)]
-    return "<pre>" + "\n".join(rows) + "</pre>"
 
 
 def unfolding(tour, ch) -> None:
@@ -35,7 +35,7 @@ def unfolding(tour, ch) -> None:
                      "diagonal),   E(s) = -1/2 s^T W s  falls at every step"),
            f"We store {len(patterns)} random &plusmn;1 pictures of {N} units, flip {N // 6} units "
            "of the first, and let the network run. Stored, corrupted, recalled:",
-           _ascii([patterns[0], noisy, traj[-1]], side))
+           "<pre>" + ascii_states([patterns[0], noisy, traj[-1]], side) + "</pre>")
     for t in range(min(4, len(traj))):
         ch.number(f"recall step {t}: Hamming distance / energy",
                   f"{hamming(traj[t], patterns[0])} / {net.energy(traj[t]):.2f}")
