@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn.kernels.seqloop import SMALL, rnn_loop_bwd, rnn_loop_fwd
 from tinygrad_rnn.kernels.seqstep import lstm_step_bwd, rnn_step_bwd
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
@@ -80,11 +81,25 @@ def carry(new, h, mask, t, out):
     return np.where(mask[t], new, h)
 
 
+def use_loop_kernels(B, H, mask) -> bool:
+    """Whether the whole recurrence runs as one compiled loop (small unmasked batches, where
+    per-step NumPy call overhead outweighs BLAS; :mod:`tinygrad_rnn.kernels.seqloop`)."""
+    return mask is None and (B == 1 or B * H <= SMALL)
+
+
 def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
     T, B, _ = X.shape
     H = h0.shape[-1]
     xp = input_projection(X, w_ih, b_ih + b_hh)
     out = np.zeros((T + 1, B, H), dtype=xp.dtype)
+    if use_loop_kernels(B, H, mask):
+        if w_hh.shape != (H, H) or h0.shape != (B, H) or xp.shape[-1] != H:
+            # the kernel does not check bounds: a wrong shape must fail here (apply turns the
+            # ValueError into an error naming the argument)
+            raise ValueError("shape mismatch")
+        rnn_loop_fwd(xp, w_hh, h0, reverse, nonlinearity != "tanh", out[:T])
+        out[T] = out[0 if reverse else T - 1]
+        return out, (X, w_ih, w_hh, h0, None, out[:T])
     # Unmasked, h_t is written straight into its output slot and the backward pass reads the
     # states from there (at B=1 per-step NumPy call overhead dominates: no copies per step).
     hprev = None if mask is None else np.empty((T, B, H), dtype=xp.dtype)
@@ -111,20 +126,29 @@ def _shifted_states(h0, hnew, reverse):
     return np.concatenate((h0[None], hnew[:-1]))
 
 
-def _vjp_rnn_seq(g, saved, needs, *, reverse, mask, nonlinearity):
-    X, w_ih, w_hh, h0, hprev, hnew = saved
-    T = X.shape[0]
+def _rnn_bwd_steps(g, hnew, w_hh, mask, reverse, relu, da, dh):
+    """The NumPy/BLAS backward recurrence: fills da (T, B, H), returns dL/dh0."""
     w_t = np.ascontiguousarray(w_hh.T)
-    da = np.empty_like(hnew)  # dL/da_t, a_t the pre-activation
-    relu = nonlinearity != "tanh"
-    dh = g[T].copy()  # gradient reaching the final state h_n
-    for t in step_order(T, not reverse):
+    for t in step_order(len(da), not reverse):
         dat = da[t]
         rnn_step_bwd(g[t], dh, hnew[t], relu, dat)  # (g + dh) f'(a), one fused pass
         if mask is not None:
             dat *= mask[t]  # a padded step's new h reaches neither output nor state
         cell = (w_t @ dat.T).T
         dh = cell if mask is None else cell + dh * ~mask[t]  # padded: h passes through
+    return dh
+
+
+def _vjp_rnn_seq(g, saved, needs, *, reverse, mask, nonlinearity):
+    X, w_ih, w_hh, h0, hprev, hnew = saved
+    T = X.shape[0]
+    da = np.empty_like(hnew)  # dL/da_t, a_t the pre-activation
+    relu = nonlinearity != "tanh"
+    dh = np.array(g[T], dtype=hnew.dtype)  # gradient reaching the final state h_n
+    if use_loop_kernels(*dh.shape, mask):
+        rnn_loop_bwd(g, hnew, w_hh, reverse, relu, da, dh)  # in place: dh becomes dL/dh0
+    else:
+        dh = _rnn_bwd_steps(g, hnew, w_hh, mask, reverse, relu, da, dh)
     if hprev is None:
         hprev = _shifted_states(h0, hnew, reverse)
     gwi, gwh, gbi, gbh = _weight_grads(da, X, hprev, needs[2:])
