@@ -7,8 +7,16 @@ import numpy as np
 from tinygrad_rnn.ops.registry import register
 
 
+def _mm(a, b):
+    """a @ b; a stack (..., k) times a 2-D b as ONE 2-D GEMM: NumPy runs a 3-D @ 2-D product as
+    one small GEMM per leading index (measured ~2-5x slower at (25, 1, 100) @ (100, 65))."""
+    if a.ndim > 2 and b.ndim == 2:
+        return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + b.shape[1:])
+    return a @ b
+
+
 def _fwd_matmul(a, b):
-    return a @ b, (a, b)
+    return _mm(a, b), (a, b)
 
 
 def _swap(x):
@@ -27,7 +35,7 @@ def _vjp_matmul(g, saved, needs):
     g2 = g[..., None, :] if a.ndim == 1 else (g[..., None] if b.ndim == 1 else g)
     ga = gb = None
     if needs[0]:
-        ga = g2 @ _swap(b2)
+        ga = _mm(g2, _swap(b2))
         ga = ga[..., 0, :] if a.ndim == 1 else ga
     if needs[1]:
         gb = _swap(a2) @ g2
@@ -66,14 +74,14 @@ register("matmul", _fwd_matmul, _vjp_matmul, arity=2, explain=_matmul_explain,
 
 def _fwd_linear(x, w, b):
     """y = x W^T + b: x (..., in), W (out, in) (PyTorch's layout), b (out,)."""
-    y = x @ w.T
+    y = _mm(x, w.T)
     y += b  # y is a fresh array: add the bias in place, no extra temporary
     return y, (x, w)
 
 
 def _vjp_linear(g, saved, needs):
     x, w = saved
-    gx = g @ w if needs[0] else None
+    gx = _mm(g, w) if needs[0] else None
     gw = None
     if needs[1]:  # sum over every leading (batch/time) axis: dL/dW = sum_n g_n x_n^T
         gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])

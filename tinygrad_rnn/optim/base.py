@@ -154,10 +154,13 @@ class Optimizer:
     def hyper_parameters(self) -> dict:
         return {name: getattr(self, name) for name in self.HP}
 
-    def _buffers(self, i: int) -> dict:
-        """Parameter i's state, creating buffers the current hyper-parameters need (zeros)."""
+    def _buffers(self, i: int, names=None) -> dict:
+        """Parameter i's state, creating buffers the current hyper-parameters need (zeros).
+        ``names``: the buffer names, when the caller already has them (step, per parameter)."""
         p, st = self.params[i].data, self.state[i]
-        for name in self.buffer_names(self.hyper_parameters()):
+        if names is None:
+            names = self.buffer_names(self.hyper_parameters())
+        for name in names:
             buf = st.get(name)
             if buf is None:
                 st[name] = np.zeros(p.shape, p.dtype)
@@ -183,14 +186,15 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter whose ``grad`` is not None, in place."""
+        names = self.buffer_names(self.hyper_parameters())  # once, not per parameter
+        min_size = self.kernel_min_size()
         for i, t in enumerate(self.params):
             if t.grad is None:
                 continue
-            g, st = self._grad(i), self._buffers(i)
+            g, st = self._grad(i), self._buffers(i, names)
             if self.COUNTS_STEPS:
                 st["step"] += 1
-            fused = use_kernel(t.data, self.kernel_min_size())
-            if fused:
+            if use_kernel(t.data, min_size):
                 g = np.ascontiguousarray(g).reshape(-1)
                 self.update(t.data.reshape(-1), g, _flat(st), True)
             else:
@@ -276,7 +280,7 @@ class Optimizer:
 
 
 def _flat(st: dict) -> dict:
-    return {k: v.reshape(-1) if isinstance(v, np.ndarray) else v for k, v in st.items()}
+    return {k: v.reshape(-1) if type(v) is np.ndarray else v for k, v in st.items()}
 
 
 def _check_keys(where: str, src: dict, expected: list[str]) -> None:
