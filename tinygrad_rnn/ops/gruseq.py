@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn import workspace
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
-from tinygrad_rnn.ops.seqcells import carry, input_projection, seq_explain, step_order
+from tinygrad_rnn.ops.seqcells import buf, carry, input_projection, seq_explain, step_order
 
 
 def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
@@ -39,12 +40,12 @@ def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
         bias[:2 * H] += b_hh[:2 * H]
     else:
         bias += b_hh
-    xp = input_projection(X, w_ih, bias)
-    out = np.zeros((T + 1, B, H), dtype=xp.dtype)
-    gates = np.empty((T, B, 3 * H), dtype=xp.dtype)  # activated r, z, n
-    hprev = np.empty((T, B, H), dtype=xp.dtype)
+    xp = input_projection(X, w_ih, bias, "gru_seq")
+    out = workspace.zeros(("gru_seq", "out"), (T + 1, B, H), xp.dtype)
+    gates = buf("gru_seq", "gates", (T, B, 3 * H), xp.dtype)  # activated r, z, n
+    hprev = buf("gru_seq", "hprev", (T, B, H), xp.dtype)
     # reset_after: W_hn h + b_hn (what r multiplies); else r * h (what W_hn multiplies)
-    inner = np.empty((T, B, H), dtype=xp.dtype)
+    inner = buf("gru_seq", "inner", (T, B, H), xp.dtype)
     hn = np.empty((B, H), dtype=xp.dtype) if mask is not None else None
     h = h0
     for t in step_order(T, reverse):
@@ -86,8 +87,8 @@ def _vjp_gru_seq(g, saved, needs, *, reverse, mask, reset_after):
     T, B, G = gates.shape
     H = G // 3
     w_t = np.ascontiguousarray(w_hh.T)  # dh = (W_hh^T dz^T)^T: the faster shape, see above
-    dzx = np.empty_like(gates)  # gradient at the input pre-activations [r, z, n]
-    dzh = np.empty_like(gates) if reset_after else None  # at the W_hh products [r, z, n]
+    dzx = buf("gru_seq", "dzx", gates.shape, gates.dtype)  # at the input pre-activations
+    dzh = buf("gru_seq", "dzh", gates.shape, gates.dtype) if reset_after else None  # W_hh
     dh = g[T].copy()  # gradient reaching the final state h_n
     dh_new, tmp = np.empty((B, H), dtype=gates.dtype), np.empty((B, H), dtype=gates.dtype)
     for t in step_order(T, not reverse):

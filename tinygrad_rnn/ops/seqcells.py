@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn import workspace
 from tinygrad_rnn.kernels.seqloop import SMALL, rnn_loop_bwd, rnn_loop_fwd
 from tinygrad_rnn.kernels.seqstep import lstm_step_bwd, rnn_step_bwd
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
@@ -53,11 +54,20 @@ def seq_explain(gates: int, n_states: int):
     return explain
 
 
-def input_projection(X, w_ih, bias):
+def buf(op: str, name: str, shape, dtype) -> np.ndarray:
+    """A work array of an op, recycled across calls (:mod:`tinygrad_rnn.workspace`)."""
+    return workspace.empty((op, name), shape, dtype)
+
+
+def input_projection(X, w_ih, bias, op: str = "seq"):
     """X (T, B, I) -> X W_ih^T + bias (T, B, G) as one 2-D GEMM: NumPy runs a 3-D @ 2-D
-    product as T separate small GEMMs (measured ~2x slower at T=50, B=32)."""
+    product as T separate small GEMMs (measured ~2x slower at T=50, B=32). The result is a
+    recycled work array of ``op``."""
     T, B, I = X.shape
-    xp = (X.reshape(T * B, I) @ w_ih.T).reshape(T, B, -1)
+    if w_ih.shape[1] != I or bias.shape != (w_ih.shape[0],):
+        raise ValueError("shape mismatch")  # apply() names the argument
+    xp = buf(op, "xp", (T, B, w_ih.shape[0]), np.result_type(X, w_ih, bias))
+    np.dot(X.reshape(T * B, I), w_ih.T, out=xp.reshape(T * B, -1))
     xp += bias
     return xp
 
@@ -90,8 +100,8 @@ def use_loop_kernels(B, H, mask) -> bool:
 def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
     T, B, _ = X.shape
     H = h0.shape[-1]
-    xp = input_projection(X, w_ih, b_ih + b_hh)
-    out = np.zeros((T + 1, B, H), dtype=xp.dtype)
+    xp = input_projection(X, w_ih, b_ih + b_hh, "rnn_seq")
+    out = buf("rnn_seq", "out", (T + 1, B, H), xp.dtype)  # every slot is written below
     if use_loop_kernels(B, H, mask):
         if w_hh.shape != (H, H) or h0.shape != (B, H) or xp.shape[-1] != H:
             # the kernel does not check bounds: a wrong shape must fail here (apply turns the
@@ -102,8 +112,8 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
         return out, (X, w_ih, w_hh, h0, None, out[:T])
     # Unmasked, h_t is written straight into its output slot and the backward pass reads the
     # states from there (at B=1 per-step NumPy call overhead dominates: no copies per step).
-    hprev = None if mask is None else np.empty((T, B, H), dtype=xp.dtype)
-    hnew = out[:T] if mask is None else np.empty((T, B, H), dtype=xp.dtype)
+    hprev = None if mask is None else buf("rnn_seq", "hprev", (T, B, H), xp.dtype)
+    hnew = out[:T] if mask is None else buf("rnn_seq", "hnew", (T, B, H), xp.dtype)
     h = h0
     for t in step_order(T, reverse):
         if mask is not None:
@@ -142,7 +152,7 @@ def _rnn_bwd_steps(g, hnew, w_hh, mask, reverse, relu, da, dh):
 def _vjp_rnn_seq(g, saved, needs, *, reverse, mask, nonlinearity):
     X, w_ih, w_hh, h0, hprev, hnew = saved
     T = X.shape[0]
-    da = np.empty_like(hnew)  # dL/da_t, a_t the pre-activation
+    da = buf("rnn_seq", "da", hnew.shape, hnew.dtype)  # dL/da_t, a_t the pre-activation
     relu = nonlinearity != "tanh"
     dh = np.array(g[T], dtype=hnew.dtype)  # gradient reaching the final state h_n
     if use_loop_kernels(*dh.shape, mask):
@@ -159,13 +169,14 @@ def _vjp_rnn_seq(g, saved, needs, *, reverse, mask, nonlinearity):
 def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     T, B, _ = X.shape
     H = h0.shape[-1]
-    xp = input_projection(X, w_ih, b_ih + b_hh)
-    out = np.zeros((T + 1, B, 2 * H), dtype=xp.dtype)
-    gates = np.empty((T, B, 4 * H), dtype=xp.dtype)  # activated i, f, g, o
-    hprev = np.empty((T, B, H), dtype=xp.dtype)
-    cprev = np.empty((T, B, H), dtype=xp.dtype)
-    tcs = np.empty((T, B, H), dtype=xp.dtype)
-    hn = np.empty((B, H), dtype=xp.dtype)
+    xp = input_projection(X, w_ih, b_ih + b_hh, "lstm_seq")
+    dt = xp.dtype
+    out = buf("lstm_seq", "out", (T + 1, B, 2 * H), dt)  # every slot is written below
+    gates = buf("lstm_seq", "gates", (T, B, 4 * H), dt)  # activated i, f, g, o
+    hprev = buf("lstm_seq", "hprev", (T, B, H), dt)
+    cprev = buf("lstm_seq", "cprev", (T, B, H), dt)
+    tcs = buf("lstm_seq", "tanh_c", (T, B, H), dt)
+    hn = np.empty((B, H), dtype=dt)
     h, c = h0, c0
     for t in step_order(T, reverse):
         hprev[t], cprev[t] = h, c
@@ -195,7 +206,7 @@ def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
     T, B, G = gates.shape
     H = G // 4
     w_t = np.ascontiguousarray(w_hh.T)
-    dz = np.empty_like(gates)
+    dz = buf("lstm_seq", "dz", gates.shape, gates.dtype)
     dh, dc = g[T, :, :H].copy(), g[T, :, H:].copy()
     dc_new = np.empty_like(dc)
     if mask is not None:

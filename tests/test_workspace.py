@@ -1,0 +1,86 @@
+"""Recycled work buffers: handed out again only when no array made from them is alive."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tr
+from tinygrad_rnn import workspace
+
+
+def _addr(a):
+    return a.__array_interface__["data"][0]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pool():
+    workspace.clear()
+    yield
+    workspace.clear()
+
+
+def test_a_dead_buffer_is_reused_a_live_one_or_its_views_are_not():
+    a = workspace.empty("k", (3, 4), np.float32)
+    where = _addr(a)
+    del a
+    b = workspace.empty("k", (3, 4), np.float32)
+    assert _addr(b) == where  # reused
+    view = b.T[1:]
+    del b
+    c = workspace.empty("k", (3, 4), np.float32)
+    assert _addr(c) != where  # a view of the old array is alive
+    assert not np.shares_memory(c, view)
+    z = workspace.zeros("other", (5,), np.float64)
+    assert z.dtype == np.float64 and z.shape == (5,) and not z.any()
+
+
+def test_pool_is_bounded_and_clear_releases_it():
+    live = [workspace.empty("k", (1000,), np.float64) for _ in range(workspace.KEEP + 3)]
+    assert workspace.pooled_bytes() == workspace.KEEP * 8000
+    del live
+    workspace.clear()
+    assert workspace.pooled_bytes() == 0
+    big = workspace.empty("k", (10,), np.float64)
+    del big
+    bigger = workspace.empty("k", (20,), np.float64)  # the free, smaller buffer is replaced
+    assert bigger.shape == (20,) and workspace.pooled_bytes() == 160
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("batch", [1, 8])
+def test_outputs_and_saved_values_survive_later_calls(kind, batch):
+    """A kept output, and a graph kept for a second backward, are not overwritten by the next
+    training steps of the same layer (which reuse the buffers of graphs that died)."""
+    rng = np.random.default_rng(0)
+    layer = getattr(tr.nn, kind)(3, 16, fused=True, rng=0)
+    x = tr.Tensor(rng.standard_normal((5, batch, 3)))
+    kept, _ = layer(x)
+    kept_copy = kept.data.copy()
+    loss = (kept * kept).sum()
+    for _ in range(3):  # other steps in between, each with its own backward
+        out, _ = layer(tr.Tensor(rng.standard_normal((5, batch, 3))))
+        out.sum().backward()
+    np.testing.assert_array_equal(kept.data, kept_copy)
+    layer.zero_grad()
+    loss.backward(retain_graph=True)
+    first = [p.grad.copy() for p in layer.parameters()]
+    layer.zero_grad()
+    out, _ = layer(tr.Tensor(rng.standard_normal((5, batch, 3))))
+    out.sum().backward()
+    layer.zero_grad()
+    loss.backward()  # the kept graph's saved values are intact
+    for p, g in zip(layer.parameters(), first):
+        np.testing.assert_array_equal(p.grad, g)
+
+
+def test_training_reaches_a_steady_pool():
+    layer = tr.nn.LSTM(4, 8, fused=True, rng=0)
+    x = tr.Tensor(np.random.default_rng(1).standard_normal((6, 2, 4)))
+    sizes = []
+    for _ in range(6):
+        out, _ = layer(x)
+        out.sum().backward()
+        layer.zero_grad()
+        sizes.append(workspace.pooled_bytes())
+    assert sizes[-1] == sizes[2] > 0  # grows for two steps, then every buffer is recycled

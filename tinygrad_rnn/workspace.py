@@ -1,0 +1,85 @@
+"""Recycled work buffers for the whole-sequence and whole-tree ops.
+
+A fused op over a batch allocates a few large arrays per call (every step's gates, states, the
+gradients flowing back): at B = 32, H = 256, T = 50 about 15 MB per forward. Fresh memory of
+that size comes from the kernel page by page, and touching it the first time costs more than the
+arithmetic that fills it: the batched LSTM forward measured 26.7 ms with fresh arrays against
+19.9 ms with the same arrays reused (one thread, float32), the level-batched tree encoder
+~2.6 ms of 12 ms per 96 trees.
+
+So the ops ask this module for their arrays, by a key naming the op and the array. A buffer is
+handed out again only when nothing refers to it any more: not the tensor the op returned, not
+the values saved for backward (the tape drops those after backward unless retain_graph=True),
+not a view a user kept. CPython's reference count says exactly that: every NumPy view refers to
+the buffer that owns the memory, so the buffer's count is back to the pool's own references
+only when no array made from it is alive. Nothing is ever overwritten while readable.
+
+At most :data:`KEEP` buffers per key are kept (a training loop needs two: the previous step's
+graph is alive until the next forward has replaced ``loss``) and at most :data:`MAX_BYTES` in
+all; :func:`clear` gives the memory back.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+
+import numpy as np
+
+KEEP = 2
+MAX_BYTES = 512 * 2**20
+
+_pool: dict = {}  # key -> list of 1-D uint8 buffers
+_lock = threading.Lock()
+_FREE = 3  # references of a free buffer seen by getrefcount: the list, the loop name, the call
+
+
+def empty(key, shape, dtype) -> np.ndarray:
+    """An uninitialised C-contiguous array of ``shape`` and ``dtype``, recycled from an earlier
+    call with the same ``key`` when no array made from that buffer is still alive."""
+    dtype = np.dtype(dtype)
+    shape = tuple(shape)
+    nbytes = math.prod(shape) * dtype.itemsize
+    with _lock:
+        bufs = _pool.setdefault(key, [])
+        small = None
+        for i in range(len(bufs)):  # not enumerate: its reused tuple would hold a reference
+            buf = bufs[i]
+            if sys.getrefcount(buf) == _FREE:
+                if buf.nbytes >= nbytes:
+                    return _view(buf, nbytes, shape, dtype)
+                small = i
+        buf = np.empty(max(nbytes, 1), np.uint8)
+        if small is not None:  # a free buffer too small for this shape: replace it
+            bufs[small] = buf
+        elif len(bufs) < KEEP and _total() + buf.nbytes <= MAX_BYTES:
+            bufs.append(buf)
+        return _view(buf, nbytes, shape, dtype)
+
+
+def zeros(key, shape, dtype) -> np.ndarray:
+    """:func:`empty`, filled with zeros."""
+    out = empty(key, shape, dtype)
+    out.fill(0)
+    return out
+
+
+def _view(buf, nbytes, shape, dtype):
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def _total() -> int:
+    return sum(b.nbytes for bufs in _pool.values() for b in bufs)
+
+
+def clear() -> None:
+    """Forget every pooled buffer (arrays still in use keep their memory until they die)."""
+    with _lock:
+        _pool.clear()
+
+
+def pooled_bytes() -> int:
+    """Bytes held by the pool, in use or free."""
+    with _lock:
+        return _total()
