@@ -15,7 +15,7 @@ import numpy as np
 
 from tinygrad_rnn.deferred import LeafGrads
 from tinygrad_rnn.errors import AnomalyError, GradError, ShapeError
-from tinygrad_rnn.ops.registry import unbroadcast
+from tinygrad_rnn.ops.registry import SliceGrad, unbroadcast
 from tinygrad_rnn.tape import FREED, anomaly_enabled
 
 
@@ -88,6 +88,26 @@ def describe_inputs(tensors) -> str:
     return "; ".join(parts)
 
 
+def _add_slice(x, sg: SliceGrad, grads: dict, owned: set) -> None:
+    """Add a slice gradient into x's pending gradient in place: one zero-filled buffer per
+    input however many slices of it are used (T time steps, four gates)."""
+    if x._node is None:  # leaf: into .grad
+        if x.grad is None:
+            x.grad = sg.dense()
+        else:
+            sg.add_to(x.grad)
+        return
+    prev = grads.get(x)
+    if prev is None:
+        grads[x] = sg.dense()
+    elif x in owned:
+        sg.add_to(prev)
+        return
+    else:  # prev may alias another edge's gradient or a saved value: copy before adding
+        grads[x] = sg.add_to(np.array(prev, copy=True))
+    owned.add(x)
+
+
 def _accumulate(x, g, grads: dict) -> None:
     if g.dtype != x.data.dtype:
         g = g.astype(x.data.dtype)
@@ -155,6 +175,12 @@ def _walk(root, grads: dict, deferred, check: bool, retain_graph: bool,
             if gi is None or not need:
                 continue
             xd = x.data
+            if type(gi) is SliceGrad:
+                if check or edges is not None or gi.dtype != xd.dtype:
+                    gi = gi.dense()  # observed or converted: a plain array
+                else:
+                    _add_slice(x, gi, grads, owned)
+                    continue
             if gi.shape != xd.shape:
                 gi = unbroadcast(gi, xd.shape)
             if check:

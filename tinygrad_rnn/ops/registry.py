@@ -72,3 +72,30 @@ def broadcast_explain(shapes, params):
         return (f"operands of shapes {got} do not broadcast: expected each axis, aligned from "
                 f"the right, to be equal or 1")
     return None
+
+
+class SliceGrad:
+    """A VJP's gradient that is zero except in ``index`` (a basic index) of an array of ``shape``.
+
+    Returned by ops that read a slice of their input (getitem, split). Materialising it would
+    cost a zero-filled copy of the whole input per use: T slices of a (T, B, G) input projection
+    would write T times (T, B, G), and an LSTM's four gate slices of (B, 4H) four times (B, 4H).
+    The tape instead adds ``value`` into one gradient buffer per input, in place
+    (:func:`tinygrad_rnn.autodiff._walk`); :meth:`dense` gives the plain array where one is
+    needed (leaf gradients of another dtype, kept per-edge gradients, anomaly checks).
+    """
+
+    __slots__ = ("shape", "index", "value", "dtype")
+
+    def __init__(self, shape: tuple, index, value: np.ndarray):
+        self.shape, self.index, self.value, self.dtype = shape, index, value, value.dtype
+
+    def dense(self) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=self.dtype)
+        out[self.index] = self.value
+        return out
+
+    def add_to(self, out: np.ndarray) -> np.ndarray:
+        """out[index] += value, in place; returns ``out``."""
+        out[self.index] += self.value
+        return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_rnn.kernels import scatter_add_rows
-from tinygrad_rnn.ops.registry import register
+from tinygrad_rnn.ops.registry import SliceGrad, register
 
 
 def _fwd_reshape(x, *, shape):
@@ -36,10 +36,10 @@ def _fwd_getitem(x, *, index):
 
 
 def _vjp_getitem(g, shape, needs, *, index):
-    out = np.zeros(shape, dtype=g.dtype)
     if is_basic_index(index):
-        out[index] = g
-    elif isinstance(index, np.ndarray) and index.dtype.kind in "iu" and len(shape) >= 1:
+        return (SliceGrad(shape, index, g),)  # the tape adds g into index (no full zeros)
+    out = np.zeros(shape, dtype=g.dtype)
+    if isinstance(index, np.ndarray) and index.dtype.kind in "iu" and len(shape) >= 1:
         # rows gathered by one integer array (embedding-style): the Numba scatter-add is ~40x
         # faster than np.add.at; repeated rows accumulate.
         rows = np.where(index < 0, index + shape[0], index).ravel().astype(np.int64)
@@ -82,9 +82,7 @@ def _fwd_split(x, *, axis, start, stop):
 
 
 def _vjp_split(g, shape, needs, *, axis, start, stop):
-    out = np.zeros(shape, dtype=g.dtype)
-    out[(slice(None),) * axis + (slice(start, stop),)] = g
-    return (out,)
+    return (SliceGrad(shape, (slice(None),) * axis + (slice(start, stop),), g),)
 
 
 register("reshape", _fwd_reshape, _vjp_reshape, arity=1, arg_names=("x",),
