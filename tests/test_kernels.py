@@ -47,6 +47,17 @@ def test_scatter_add_rows_matches_add_at(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+def test_gather_rows_matches_take(dtype):
+    rng = np.random.default_rng(1)
+    src = rng.standard_normal((9, 4)).astype(dtype)
+    idx = rng.integers(0, 9, size=12).astype(np.int64)  # repeats allowed
+    block = np.zeros((3, 12, 4), dtype)
+    kernels.gather_rows(src, idx, block[1])  # a row block of a larger buffer
+    np.testing.assert_array_equal(block[1], src[idx])
+    assert not block[0].any() and not block[2].any()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_xent_fwd_bwd_match_reference(dtype):
     rng = np.random.default_rng(1)
     z = (rng.standard_normal((9, 6)) * 30).astype(dtype)  # large logits: must stay stable

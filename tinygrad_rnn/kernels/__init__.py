@@ -3,10 +3,11 @@
 Importing this package does not import Numba; the first call of a kernel does.
 """
 
-from tinygrad_rnn.kernels.scatter import scatter_add_rows
+from tinygrad_rnn.kernels.scatter import gather_rows, scatter_add_rows
 from tinygrad_rnn.kernels.seqloop import rnn_loop_bwd, rnn_loop_fwd
 from tinygrad_rnn.kernels.seqstep import lstm_step_bwd, rnn_step_bwd
 from tinygrad_rnn.kernels.xent import xent_bwd, xent_fwd
 
-__all__ = ["scatter_add_rows", "xent_fwd", "xent_bwd", "rnn_step_bwd", "lstm_step_bwd",
+__all__ = ["scatter_add_rows", "gather_rows",
+           "xent_fwd", "xent_bwd", "rnn_step_bwd", "lstm_step_bwd",
            "rnn_loop_fwd", "rnn_loop_bwd"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_rnn import workspace
-from tinygrad_rnn.kernels.scatter import scatter_add_rows
+from tinygrad_rnn.kernels.scatter import gather_rows, scatter_add_rows
 from tinygrad_rnn.kernels.tree_kernels import tanh_bwd_rows, tree_lstm_bwd_level
 from tinygrad_rnn.ops.registry import register
 
@@ -68,7 +68,7 @@ def _fwd_tree_rnn(leaves, w, b, *, levels):
     for a, z, kids in levels:
         x = X[a - n0 : z - n0]
         # rows of P are contiguous, so the (2n, H) gather *is* the (n, 2H) [c1; c2] block
-        np.take(P, kids, axis=0, out=x.reshape(-1, H), mode="clip")  # "clip": unbuffered
+        gather_rows(P, kids, x.reshape(-1, H))
         p = P[a:z]
         np.dot(x, wT, out=p)
         p += b
@@ -117,8 +117,8 @@ def _fwd_tree_lstm(leaves, u, b, *, levels):
     uT = np.ascontiguousarray(u.T, dtype=dtype)
     for a, z, kids in levels:
         r, n = slice(a - n0, z - n0), z - a
-        np.take(Hs, kids, axis=0, out=Hk[r].reshape(2 * n, H), mode="clip")
-        np.take(Cs, kids, axis=0, out=Ck[r].reshape(2 * n, H), mode="clip")
+        gather_rows(Hs, kids, Hk[r].reshape(2 * n, H))
+        gather_rows(Cs, kids, Ck[r].reshape(2 * n, H))
         act = A[r]
         np.dot(Hk[r], uT, out=act)
         act += b
