@@ -145,12 +145,14 @@ def _walk(root, grads: dict, deferred, check: bool, retain_graph: bool,
           retain_grads: bool) -> None:
     """The reverse sweep: every node's VJP, newest first, accumulating into ``grads``/``.grad``.
 
-    Runs once per recorded node, so the common case (an input of the same shape and dtype as
-    its gradient) is inlined here rather than going through ``unbroadcast``/``_accumulate``.
+    Runs once per recorded node, so the common case (nothing observed: no retain_grads, no
+    anomaly check; an input of the same shape and dtype as its gradient) is inlined here rather
+    than going through ``unbroadcast``/``_accumulate``; observed walks take :func:`_observed`.
     """
     pop = grads.pop
     get = grads.get
     owned = set()  # intermediates whose pending gradient is a fresh sum made below
+    observed = check or retain_grads  # then deferred is None (see backward)
     defer = deferred.defer if deferred is not None else None
     for t in _collect(root):
         g = pop(t, None)
@@ -164,41 +166,73 @@ def _walk(root, grads: dict, deferred, check: bool, retain_graph: bool,
                 f"backward: the graph through op '{op.name}' ({node.where() or 'top level'})"
                 f" was freed by an earlier backward(); pass retain_graph=True to the first "
                 f"backward() to backpropagate through it twice")
-        if retain_grads:
-            t.grad = g
-        needs = node.needs
-        if defer is not None and op.factored:
-            needs = defer(node, g)
-        in_grads = op.vjp(g, saved, needs, **node.params)
-        edges = [None] * len(needs) if retain_grads else None
-        for i, (x, gi, need) in enumerate(zip(node.inputs, in_grads, needs)):
-            if gi is None or not need:
-                continue
-            xd = x.data
-            if type(gi) is SliceGrad:
-                if check or edges is not None or gi.dtype != xd.dtype:
-                    gi = gi.dense()  # observed or converted: a plain array
-                else:
-                    _add_slice(x, gi, grads, owned)
+        if observed:
+            _observed(t, node, g, grads, owned, check, retain_grads)
+        else:
+            needs = defer(node, g) if op.factored else node.needs
+            params = node.params
+            in_grads = op.vjp(g, saved, needs, **params) if params else op.vjp(g, saved, needs)
+            for x, gi, need in zip(node.inputs, in_grads, needs):
+                if gi is None or not need:
                     continue
-            if gi.shape != xd.shape:
-                gi = unbroadcast(gi, xd.shape)
-            if check:
-                _check_finite(gi, node, f"backward gradient for input #{i}")
-            if edges is not None:
-                edges[i] = gi
-            if x._node is None or gi.dtype != xd.dtype:
-                _accumulate(x, gi, grads)
-                continue
-            prev = get(x)
-            if prev is None:
-                grads[x] = gi  # may alias a saved value or another edge's gradient: not ours
-            elif x in owned:
-                prev += gi  # a sum this walk allocated: nobody else holds it
-            else:
-                grads[x] = prev + gi
-                owned.add(x)
-        if retain_grads:
-            node.edge_grads = edges
+                xd = x.data
+                if type(gi) is SliceGrad:
+                    if gi.dtype == xd.dtype:
+                        _add_slice(x, gi, grads, owned)
+                        continue
+                    gi = gi.dense()
+                if gi.shape != xd.shape:
+                    gi = unbroadcast(gi, xd.shape)
+                if x._node is None or gi.dtype != xd.dtype:
+                    _accumulate(x, gi, grads)
+                    continue
+                prev = get(x)  # _add_pending, inlined: this runs once per edge
+                if prev is None:
+                    grads[x] = gi
+                elif x in owned:
+                    prev += gi
+                else:
+                    grads[x] = prev + gi
+                    owned.add(x)
         if not retain_graph:
             node.saved = FREED
+
+
+def _observed(t, node, g, grads: dict, owned: set, check: bool, retain_grads: bool) -> None:
+    """One node's VJP when someone watches: every edge's gradient is kept (retain_grads) or
+    checked for NaN/Inf (anomaly mode), so slices are materialised and nothing is deferred."""
+    if retain_grads:
+        t.grad = g
+    needs = node.needs
+    in_grads = node.op.vjp(g, node.saved, needs, **node.params)
+    edges = [None] * len(needs) if retain_grads else None
+    for i, (x, gi, need) in enumerate(zip(node.inputs, in_grads, needs)):
+        if gi is None or not need:
+            continue
+        xd = x.data
+        if type(gi) is SliceGrad:
+            gi = gi.dense()  # observed: a plain array
+        if gi.shape != xd.shape:
+            gi = unbroadcast(gi, xd.shape)
+        if check:
+            _check_finite(gi, node, f"backward gradient for input #{i}")
+        if edges is not None:
+            edges[i] = gi
+        if x._node is None or gi.dtype != xd.dtype:
+            _accumulate(x, gi, grads)
+        else:
+            _add_pending(x, gi, grads, owned)
+    if retain_grads:
+        node.edge_grads = edges
+
+
+def _add_pending(x, gi, grads: dict, owned: set) -> None:
+    """x's pending gradient += gi (what the hot loop of :func:`_walk` does inline)."""
+    prev = grads.get(x)
+    if prev is None:
+        grads[x] = gi  # may alias a saved value or another edge's gradient: not ours
+    elif x in owned:
+        prev += gi  # a sum this walk allocated: nobody else holds it
+    else:
+        grads[x] = prev + gi
+        owned.add(x)

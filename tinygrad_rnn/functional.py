@@ -180,8 +180,9 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int = -100,
         raise ShapeError(f"cross_entropy: argument 'targets' must have shape logits.shape[:-1] = "
                          f"{z.shape[:-1]} (logits: {z.shape}); got {y.shape}")
     n_cls = z.shape[-1]
-    bad = (y != ignore_index) & ((y < 0) | (y >= n_cls))
-    if bad.any():
+    # two reductions first; the full mask (four passes) only when something may be off
+    if y.size and (y.min() < 0 or y.max() >= n_cls) and (
+            bad := (y != ignore_index) & ((y < 0) | (y >= n_cls))).any():
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ArgumentError(f"cross_entropy: argument 'targets' must be in [0, {n_cls}) or "
                             f"ignore_index={ignore_index}; got {int(y[pos])} at position {pos}")
