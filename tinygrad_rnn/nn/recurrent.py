@@ -113,6 +113,8 @@ class _Recurrent(Module):
         params = {"mask": None if masks is None else np.stack(masks)}
         params.update(self._seq_params())
         layer_in, finals = x, []
+        # one layer and direction: its final states, read as (1, B, H), need no stack in _pack
+        last = slice(T, T + 1) if self.num_layers * self.num_directions == 1 else T
         for layer in range(self.num_layers):
             outs = []
             for d in range(self.num_directions):
@@ -125,7 +127,7 @@ class _Recurrent(Module):
                     packed = apply(REGISTRY[self.SEQ_OP], args, {**params, "reverse": d == 1})
                     with scope(role="h"):
                         outs.append(packed[:T, :, :H])
-                        finals.append(tuple(packed[T, :, i * H:(i + 1) * H]
+                        finals.append(tuple(packed[last, :, i * H:(i + 1) * H]
                                             for i in range(self.N_STATES)))
             layer_in = outs[0] if len(outs) == 1 else F.concat(outs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
@@ -208,7 +210,9 @@ class _Recurrent(Module):
             output = output.transpose(1, 0, 2)
         states = []
         for i in range(self.N_STATES):
-            s = F.stack([f[i] for f in finals], axis=0)  # (L*D, B, H)
+            s = finals[0][i]  # already (1, B, H) when there is one (fused) layer and direction
+            if s.ndim != 3:
+                s = F.stack([f[i] for f in finals], axis=0)  # (L*D, B, H)
             states.append(s.reshape(s.shape[0], s.shape[2]) if unbatched else s)
         return output, (states[0] if self.N_STATES == 1 else tuple(states))
 

@@ -107,7 +107,8 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
             # the kernel does not check bounds: a wrong shape must fail here (apply turns the
             # ValueError into an error naming the argument)
             raise ValueError("shape mismatch")
-        rnn_loop_fwd(xp, w_hh, h0, reverse, nonlinearity != "tanh", out[:T])
+        rnn_loop_fwd(xp, np.ascontiguousarray(w_hh.T), h0, reverse, nonlinearity != "tanh",
+                     out[:T], np.empty(H, dtype=xp.dtype))
         out[T] = out[0 if reverse else T - 1]
         return out, (X, w_ih, w_hh, h0, None, out[:T])
     # Unmasked, h_t is written straight into its output slot and the backward pass reads the
