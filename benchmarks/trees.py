@@ -1,5 +1,6 @@
-"""Tree RNN throughput, taken from ``benchmarks/tree_speed.py`` (level-batched x32 against a
-per-node recursive PyTorch RecursiveNN on the same trees).
+"""Tree encoder throughput, taken from ``benchmarks/tree_speed.py``: RecursiveNN and binary
+TreeLSTM, forward + backward, per node and level-batched by 1/8/32 trees, against a per-node
+recursive PyTorch RecursiveNN on the same trees (the x32 RecursiveNN row carries the target).
 
 ``tree_speed`` pins BLAS and PyTorch to one thread when imported and when its PyTorch workload is
 built, so it runs in a child process (``python -m benchmarks.trees``), which prints JSON; the
@@ -20,16 +21,23 @@ from benchmarks.report import TREES_40X, Row, skipped
 ROOT = Path(__file__).resolve().parents[1]
 
 
+BATCHES = (1, 8, 32)
+
+
 def _measure(n_trees: int, rounds: int, dim: int) -> dict:
-    """Trees per second of our level-batched (32) RecursiveNN and PyTorch per node."""
+    """Trees per second of RecursiveNN and binary TreeLSTM, per node and level-batched by
+    1/8/32 trees, and of PyTorch's per-node RecursiveNN, all interleaved in the same rounds."""
     from benchmarks import tree_speed as ts
 
     trees = ts.load(n_trees)
     vocab = ts.tr.data.Vocab.from_trees(trees)
     scheds = [ts.build_schedule([t], vocab) for t in trees]
-    model = ts.RecursiveNN(len(vocab), dim=dim, rng=0)
-    configs = {"batched32": ts.ours(model, scheds, 32, "batched"),
-               "per_node": ts.ours(model, scheds, 1, "per_node")}
+    configs = {}
+    for name, model in (("RecursiveNN", ts.RecursiveNN(len(vocab), dim=dim, rng=0)),
+                        ("TreeLSTM", ts.TreeLSTM(len(vocab), dim, dim, rng=0))):
+        configs[f"{name} per_node"] = ts.ours(model, scheds, 1, "per_node")
+        for b in BATCHES:
+            configs[f"{name} batched{b}"] = ts.ours(model, scheds, b, "batched")
     try:
         configs["torch"] = ts.torch_per_node(trees, vocab, dim)
     except ImportError:
@@ -39,8 +47,22 @@ def _measure(n_trees: int, rounds: int, dim: int) -> dict:
     return {"rates": rates, "nodes_per_tree": nodes, "trees": len(trees)}
 
 
+def _rows(group: str, model: str, rates: dict, ref: str, ref_label: str, note: str) -> list:
+    """Per node and batched 1/8/32 rows of one model against one reference (ms per tree)."""
+    ms = {k: 1e3 / r for k, r in rates.items()}  # ms per tree
+    rows = []
+    for how in ("per_node", *(f"batched{b}" for b in BATCHES)):
+        key = f"{model} {how}"
+        label = "per node, batch 1" if how == "per_node" else f"level-batched x{how[7:]}"
+        target = TREES_40X if (model, how, ref) == ("RecursiveNN", "batched32", "torch") else None
+        rows.append(Row(group, f"{model} {label} ({rates[key]:,.0f} trees/s)",
+                        f"{ref_label} ({rates[ref]:,.0f} trees/s)", "1", "float64", "ms/tree",
+                        ms[key], ms[ref], ms[key] / ms[ref], target, note))
+    return rows
+
+
 def tree_rows(n_trees: int, rounds: int, dim: int) -> list[Row]:
-    group = "trees (RecursiveNN)"
+    group = "trees (RecursiveNN, TreeLSTM)"
     if importlib.util.find_spec("benchmarks.tree_speed") is None:
         return [skipped(group, "level-batched x32", "benchmarks/tree_speed.py not present")]
     cmd = [sys.executable, "-m", "benchmarks.trees", "--trees", str(n_trees), "--rounds",
@@ -51,20 +73,15 @@ def tree_rows(n_trees: int, rounds: int, dim: int) -> list[Row]:
         return [skipped(group, "level-batched x32", f"tree_speed failed: {last}")]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     rates = res["rates"]
-    ms = {k: 1e3 / r for k, r in rates.items()}  # ms per tree
-    note = f"{res['trees']} trees, {res['nodes_per_tree']:.1f} nodes/tree, H={dim}, float64"
-    if "torch" not in ms:
-        return [Row(group, "level-batched x32", "ours per node", "1", "float64", "ms/tree",
-                    ms["batched32"], ms["per_node"], ms["batched32"] / ms["per_node"],
-                    note=note + "; torch not installed")]
-    return [Row(group, f"level-batched x32 ({rates['batched32']:.0f} trees/s)",
-                f"PyTorch per-node recursion ({rates['torch']:.0f} trees/s)", "1", "float64",
-                "ms/tree", ms["batched32"], ms["torch"], ms["batched32"] / ms["torch"],
-                TREES_40X, note),
-            Row(group, f"per node, batch 1 ({rates['per_node']:.0f} trees/s)",
-                f"PyTorch per-node recursion ({rates['torch']:.0f} trees/s)", "1", "float64",
-                "ms/tree", ms["per_node"], ms["torch"], ms["per_node"] / ms["torch"],
-                note=note)]
+    note = (f"{res['trees']} trees, {res['nodes_per_tree']:.1f} nodes/tree, H={dim}, forward + "
+            "backward")
+    if "torch" in rates:
+        rows = _rows(group, "RecursiveNN", rates, "torch", "PyTorch per-node RecursiveNN", note)
+    else:
+        rows = _rows(group, "RecursiveNN", rates, "RecursiveNN per_node", "ours per node",
+                     note + "; torch not installed")
+    # no PyTorch TreeLSTM reference: the ratio is what level batching gives over our per node
+    return rows + _rows(group, "TreeLSTM", rates, "TreeLSTM per_node", "ours per node", note)
 
 
 def main() -> None:
