@@ -84,3 +84,20 @@ def test_hand_references_agree_with_each_other():
 def test_unknown_group_is_refused():
     with pytest.raises(ValueError, match="unknown group"):
         run.run(preset="tiny", only="nope")
+
+
+def test_tree_rows_cover_both_models_and_every_batch_size():
+    from benchmarks import trees
+
+    rows = trees.tree_rows(n_trees=4, rounds=1, dim=8)
+    names = [r.workload for r in rows]
+    for model in ("RecursiveNN", "TreeLSTM"):
+        for how in ("per node, batch 1", "level-batched x1", "level-batched x8",
+                    "level-batched x32"):
+            assert any(n.startswith(f"{model} {how} (") for n in names), (model, how, names)
+    assert all(_finite(r.ours, r.ref, r.ratio) for r in rows)
+    judged = [r for r in rows if r.target is not None]
+    if any(r.reference.startswith("PyTorch") for r in rows):  # the target needs the reference
+        assert len(judged) == 1 and judged[0].workload.startswith("RecursiveNN level-batched x32")
+    else:
+        assert not judged
