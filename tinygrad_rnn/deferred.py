@@ -83,11 +83,12 @@ class LeafGrads:
         needs = node.needs
         op, inputs, by_leaf = node.op, node.inputs, self._by_leaf  # runs once per linear/matmul
         mask = None
+        factor, saved = op.factor, node.saved
         for i in op.factored:
             x = inputs[i]
             if not needs[i] or x._node is not None:
                 continue
-            f = op.factor(g, node.saved, i, x.data.shape)
+            f = factor(g, saved, i, x.data.shape)
             if f is None:
                 continue
             p = by_leaf.get(x)  # tensors hash by identity

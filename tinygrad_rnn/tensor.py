@@ -38,7 +38,7 @@ def _forward_error(op, inputs, params, exc) -> Exception:
 def apply(op, inputs: tuple, params: dict) -> Tensor:
     """Run ``op`` forward on the inputs' arrays; record an OpNode if any input needs grad.
 
-    This is the hot path of every training loop, hence the unrolled 1- and 2-input cases.
+    This is the hot path of every training loop, hence the unrolled 1-, 2- and 3-input cases.
     """
     n = len(inputs)
     try:
@@ -50,6 +50,10 @@ def apply(op, inputs: tuple, params: dict) -> Tensor:
             a, b = inputs
             out, saved = op.forward(a.data, b.data, **params)
             needs = (a.requires_grad, b.requires_grad)
+        elif n == 3:  # linear (x, W, b): once per layer per step
+            a, b, c = inputs
+            out, saved = op.forward(a.data, b.data, c.data, **params)
+            needs = (a.requires_grad, b.requires_grad, c.requires_grad)
         else:
             out, saved = op.forward(*[t.data for t in inputs], **params)
             needs = tuple([t.requires_grad for t in inputs])
