@@ -72,6 +72,7 @@ CASES = {
                 _seq("gru_seq", 3, mask=True, reverse=True, reset_after=True),
                 _seq("gru_seq", 3, mask=True, reverse=False, reset_after=False),
                 _seq("gru_seq", 3, reverse=True, reset_after=False)],
+    "affine": [_cell("affine", 1), _cell("affine", 3)],
     "rnn_cell": [_cell("rnn_cell", 1, nonlinearity="tanh"),
                  _cell("rnn_cell", 1, nonlinearity="relu")],
     "lstm_cell": [_cell("lstm_cell", 4)],

@@ -48,6 +48,9 @@ _MULTI = {
     "pow": ("dL/da = dL/dy * b * a^(b-1)", "dL/db = dL/dy * y * log(a)"),
     "where": ("dL/da = dL/dy where cond, else 0", "dL/db = dL/dy where not cond, else 0"),
     "linear": ("dL/dx = dL/dy @ W", "dL/dW = dL/dy^T @ x", "dL/db = dL/dy summed over rows"),
+    "affine": ("dL/dx = dL/dy @ W_ih", "dL/dh = dL/dy @ W_hh", "dL/dW_ih = dL/dy^T @ x",
+               "dL/dW_hh = dL/dy^T @ h", "dL/db_ih = dL/dy summed over rows",
+               "dL/db_hh = dL/dy summed over rows"),
 }
 _ELEMENTWISE = ("add", "sub", "mul", "div", "pow", "where")
 

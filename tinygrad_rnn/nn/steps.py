@@ -29,9 +29,14 @@ def _named(tensors, names):
 
 
 def _affine(x, h, p):
+    """a = (x W_ih^T + b_ih) + (h W_hh^T + b_hh) as one ``affine`` node (seed eq. 1), whose
+    inputs are x, h and the four parameters: half the nodes of two linears and an add, the same
+    numbers. Inputs with other than (B, I) / (B, H) shapes take the two linears."""
     w_ih, w_hh, b_ih, b_hh = p
-    return (F.linear(x, w_ih, bias_or_zeros(b_ih, w_ih))
-            + F.linear(h, w_hh, bias_or_zeros(b_hh, w_hh)))
+    args = (x, h, w_ih, w_hh, bias_or_zeros(b_ih, w_ih), bias_or_zeros(b_hh, w_hh))
+    if x.ndim == 2 and h.ndim == 2:
+        return apply(REGISTRY["affine"], args, {})
+    return F.linear(x, w_ih, args[4]) + F.linear(h, w_hh, args[5])
 
 
 def rnn_step(x: Tensor, h: Tensor, p: tuple, nonlinearity: str = "tanh", fused: bool = False):

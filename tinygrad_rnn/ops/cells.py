@@ -22,6 +22,45 @@ def _affine(x, h, w_ih, w_hh, b_ih, b_hh):
     return z
 
 
+# ---- the composite cells' pre-activation as one node (seed eq. 1: a = b + W h + U x) --------
+def _fwd_affine(x, h, w_ih, w_hh, b_ih, b_hh):
+    """a (B, G) = (x W_ih^T + b_ih) + (h W_hh^T + b_hh): the same sums in the same order as
+    two ``linear`` nodes and an ``add``, so composite cells keep their numbers bit for bit."""
+    a = x @ w_ih.T
+    a += b_ih
+    ah = h @ w_hh.T
+    ah += b_hh
+    a += ah
+    return a, (x, h, w_ih, w_hh)
+
+
+def _vjp_affine(g, saved, needs):
+    x, h, w_ih, w_hh = saved
+    return _affine_vjp(g, g, x, h, w_ih, w_hh, needs)
+
+
+def _factor_affine(g, saved, i, shape):
+    """dL/dW_ih = g^T x, dL/dW_hh = g^T h, dL/db = column sums of g (see tinygrad_rnn.deferred)."""
+    x, h = saved[0], saved[1]
+    if i in (4, 5):
+        return (g, None) if shape == (g.shape[1],) else None
+    a = x if i == 2 else h
+    return (g, a) if shape == (g.shape[1], a.shape[1]) else None
+
+
+def _affine_explain(shapes, params):
+    names = ("x", "h", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    sx, sh, swi, swh, sbi, sbh = (tuple(s) for s in shapes)
+    if len(sx) != 2 or len(sh) != 2 or sx[0] != sh[0]:
+        return f"arguments 'x' and 'h' must be (B, I) and (B, H); got {sx} and {sh}"
+    G = swi[0] if swi else None
+    want = [sx, sh, (G, sx[1]), (G, sh[1]), (G,), (G,)]
+    for name, w, s in zip(names, want, (sx, sh, swi, swh, sbi, sbh)):
+        if s != w:
+            return f"argument '{name}' must have shape {w}; got {s}"
+    return None
+
+
 def _fwd_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh, *, nonlinearity):
     a = _affine(x, h, w_ih, w_hh, b_ih, b_hh)
     out = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
@@ -113,6 +152,8 @@ def _vjp_gru_cell(g, saved, needs, *, reset_after):
 
 
 _ARGS = ("x", "h", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+register("affine", _fwd_affine, _vjp_affine, arity=6, arg_names=_ARGS, explain=_affine_explain,
+         factor=_factor_affine, factored=(2, 3, 4, 5))
 register("rnn_cell", _fwd_rnn_cell, _vjp_rnn_cell, arity=6, arg_names=_ARGS)
 register("lstm_cell", _fwd_lstm_cell, _vjp_lstm_cell, arity=7,
          arg_names=("x", "h", "c") + _ARGS[2:])
