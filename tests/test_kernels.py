@@ -165,3 +165,13 @@ def test_rnn_loop_kernels_match_the_numpy_steps(dtype, B, reverse, nonlinearity,
     tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for a, b in zip(loop, steps):
         np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("B", [1, 40])  # the loop kernels and the NumPy steps
+def test_rnn_seq_with_no_steps_returns_h0(B):
+    from tinygrad_rnn.ops import REGISTRY
+
+    h0 = np.arange(B * 3, dtype=np.float64).reshape(B, 3)
+    args = (np.zeros((0, B, 2)), h0, np.ones((3, 2)), np.ones((3, 3)), np.zeros(3), np.zeros(3))
+    out, _ = REGISTRY["rnn_seq"].forward(*args, reverse=False, mask=None, nonlinearity="tanh")
+    np.testing.assert_array_equal(out, h0[None])

@@ -66,8 +66,9 @@ def input_projection(X, w_ih, bias, op: str = "seq"):
     T, B, I = X.shape
     if w_ih.shape[1] != I or bias.shape != (w_ih.shape[0],):
         raise ValueError("shape mismatch")  # apply() names the argument
-    xp = buf(op, "xp", (T, B, w_ih.shape[0]), np.result_type(X, w_ih, bias))
-    np.dot(X.reshape(T * B, I), w_ih.T, out=xp.reshape(T * B, -1))
+    G = w_ih.shape[0]
+    xp = buf(op, "xp", (T, B, G), np.result_type(X, w_ih, bias))
+    np.dot(X.reshape(T * B, I), w_ih.T, out=xp.reshape(T * B, G))
     xp += bias
     return xp
 
@@ -109,7 +110,7 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
             raise ValueError("shape mismatch")
         rnn_loop_fwd(xp, np.ascontiguousarray(w_hh.T), h0, reverse, nonlinearity != "tanh",
                      out[:T], np.empty(H, dtype=xp.dtype))
-        out[T] = out[0 if reverse else T - 1]
+        out[T] = out[0 if reverse else T - 1] if T else h0
         return out, (X, w_ih, w_hh, h0, None, out[:T])
     # Unmasked, h_t is written straight into its output slot and the backward pass reads the
     # states from there (at B=1 per-step NumPy call overhead dominates: no copies per step).
