@@ -84,3 +84,34 @@ def test_training_reaches_a_steady_pool():
         layer.zero_grad()
         sizes.append(workspace.pooled_bytes())
     assert sizes[-1] == sizes[2] > 0  # grows for two steps, then every buffer is recycled
+
+
+def test_threads_running_the_same_op_get_their_own_buffers():
+    """Two threads training their own LSTM layers at once: each gets the numbers it gets alone
+    (a buffer handed to one thread is never handed to the other while it is in use)."""
+    import threading
+
+    rng = np.random.default_rng(2)
+    xs = [tr.Tensor(rng.standard_normal((7, 4, 3))) for _ in range(2)]
+    layers = [tr.nn.LSTM(3, 24, fused=True, rng=k) for k in range(2)]
+
+    def run(k, rounds):
+        out = []
+        for _ in range(rounds):
+            h, _ = layers[k](xs[k])
+            (h * h).sum().backward()
+            out.append(layers[k].weight_hh_l0.grad.copy())
+            layers[k].zero_grad()
+        return out
+
+    alone = [run(k, 1)[0] for k in range(2)]
+    results = [None, None]
+    threads = [threading.Thread(target=lambda k=k: results.__setitem__(k, run(k, 30)))
+               for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(2):
+        for got in results[k]:
+            np.testing.assert_array_equal(got, alone[k])
