@@ -1,6 +1,6 @@
 """Run the benchmark suite and write ``benchmarks/RESULTS.md`` and ``benchmarks/results.json``.
 
-    python -m benchmarks.run            # full run (about 15 minutes on 2 cores)
+    python -m benchmarks.run            # full run (about 5 minutes on 2 cores)
     python -m benchmarks.run --quick    # a couple of minutes
     python -m benchmarks.run --only small      # one group (comma-separated for several);
                                                # prints the table, writes files with --write
