@@ -110,3 +110,11 @@ def test_detect_anomaly_in_backward():
     with tr.detect_anomaly():
         with pytest.raises(tr.AnomalyError, match="backward gradient.*'pow'"):
             y.backward()
+
+
+def test_composite_cell_shape_error_names_the_argument():
+    cell = tr.nn.RNNCell(3, 4, rng=0)
+    cell.weight_hh.data = np.zeros((4, 5))
+    with pytest.raises(tr.ShapeError, match=r"^affine: argument 'weight_hh' must have shape "
+                                            r"\(4, 4\); got \(4, 5\) \[at scope 'rnncell'\]"):
+        cell(tr.Tensor(np.ones((2, 3))))
