@@ -58,6 +58,11 @@ def empty(key, shape, dtype) -> np.ndarray:
         return _view(buf, nbytes, shape, dtype)
 
 
+def buf(op: str, name: str, shape, dtype) -> np.ndarray:
+    """:func:`empty` keyed by the op and the array's role in it (e.g. "lstm_seq", "gates")."""
+    return empty((op, name), shape, dtype)
+
+
 def zeros(key, shape, dtype) -> np.ndarray:
     """:func:`empty`, filled with zeros."""
     out = empty(key, shape, dtype)

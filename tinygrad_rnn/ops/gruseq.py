@@ -27,7 +27,8 @@ import numpy as np
 from tinygrad_rnn import workspace
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
-from tinygrad_rnn.ops.seqcells import buf, carry, input_projection, seq_explain, step_order
+from tinygrad_rnn.ops.seqcells import carry, input_projection, seq_explain, step_order
+from tinygrad_rnn.workspace import buf
 
 
 def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_rnn import workspace
 from tinygrad_rnn.kernels.seqloop import SMALL, rnn_loop_bwd, rnn_loop_fwd
 from tinygrad_rnn.kernels.seqstep import lstm_step_bwd, rnn_step_bwd
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
+from tinygrad_rnn.workspace import buf
 
 
 def step_order(T, reverse):
@@ -54,12 +54,7 @@ def seq_explain(gates: int, n_states: int):
     return explain
 
 
-def buf(op: str, name: str, shape, dtype) -> np.ndarray:
-    """A work array of an op, recycled across calls (:mod:`tinygrad_rnn.workspace`)."""
-    return workspace.empty((op, name), shape, dtype)
-
-
-def input_projection(X, w_ih, bias, op: str = "seq"):
+def input_projection(X, w_ih, bias, op: str):
     """X (T, B, I) -> X W_ih^T + bias (T, B, G) as one 2-D GEMM: NumPy runs a 3-D @ 2-D
     product as T separate small GEMMs (measured ~2x slower at T=50, B=32). The result is a
     recycled work array of ``op``."""

@@ -12,6 +12,8 @@ Param ``levels``: a tuple of ``(start, stop, kids)``, one per height >= 1: the n
 [c1, c2] of each node in turn, every id < start. The first start is the number of leaf rows,
 each next start the previous stop (validated by :mod:`tinygrad_rnn.nn.tree_fused`).
 A child read by two parents (a DAG) gets both gradients: child rows are scatter-*added*.
+The per-batch arrays (~1 MB each) are recycled across batches (:mod:`tinygrad_rnn.workspace`):
+fresh pages for them cost ~2.5 ms per 96 trees, more than the gathers.
 """
 
 from __future__ import annotations
@@ -22,18 +24,13 @@ from tinygrad_rnn import workspace
 from tinygrad_rnn.kernels.scatter import gather_rows, scatter_add_rows
 from tinygrad_rnn.kernels.tree_kernels import tanh_bwd_rows, tree_lstm_bwd_level
 from tinygrad_rnn.ops.registry import register
-
-
-def _buf(op: str, name: str, shape, dtype) -> np.ndarray:
-    """A work array recycled across batches (:mod:`tinygrad_rnn.workspace`): fresh pages of
-    the ~1 MB per-batch arrays cost ~2.5 ms per 96 trees, more than the gathers."""
-    return workspace.empty((op, name), shape, dtype)
+from tinygrad_rnn.workspace import buf
 
 
 def _states(op, name, leaves, levels, dtype):
     """(N, S) node states, the leaf rows (0..N0-1) filled; N = the last level's stop."""
     n = levels[-1][1] if levels else leaves.shape[0]
-    states = _buf(op, name, (n, leaves.shape[1]), dtype)
+    states = buf(op, name, (n, leaves.shape[1]), dtype)
     states[: leaves.shape[0]] = leaves
     return states
 
@@ -63,7 +60,7 @@ def _fwd_tree_rnn(leaves, w, b, *, levels):
     P = _states("tree_rnn", "P", leaves, levels, dtype)
     n0 = leaves.shape[0]
     M = P.shape[0] - n0
-    X = _buf("tree_rnn", "X", (M, 2 * H), dtype)
+    X = buf("tree_rnn", "X", (M, 2 * H), dtype)
     wT = np.ascontiguousarray(w.T, dtype=dtype)  # BLAS is ~20% faster on X W^T without a 'T'
     for a, z, kids in levels:
         x = X[a - n0 : z - n0]
@@ -82,9 +79,9 @@ def _vjp_tree_rnn(g, saved, needs, *, levels):
     w, P, X = saved
     M, H = X.shape[0], P.shape[1]
     n0 = P.shape[0] - M
-    G = _buf("tree_rnn", "G", P.shape, P.dtype)  # dL/dP; each level's rows become its dA
+    G = buf("tree_rnn", "G", P.shape, P.dtype)  # dL/dP; each level's rows become its dA
     G[...] = g
-    scratch = _buf("tree_rnn", "scratch", (_widest(levels), 2 * H), P.dtype)
+    scratch = buf("tree_rnn", "scratch", (_widest(levels), 2 * H), P.dtype)
     for a, z, kids in reversed(levels):
         tanh_bwd_rows(G, P, a, z)  # rows a..z-1 are complete: all their parents lie above
         dx = scratch[: z - a]
@@ -112,8 +109,8 @@ def _fwd_tree_lstm(leaves, u, b, *, levels):
     Cs = _states("tree_lstm", "c", leaves[:, H:], levels, dtype)  # c is not returned
     n0 = leaves.shape[0]
     M = Hs.shape[0] - n0
-    Hk, Ck = (_buf("tree_lstm", k, (M, 2 * H), dtype) for k in ("Hk", "Ck"))
-    A, TC = _buf("tree_lstm", "A", (M, 5 * H), dtype), _buf("tree_lstm", "TC", (M, H), dtype)
+    Hk, Ck = (buf("tree_lstm", k, (M, 2 * H), dtype) for k in ("Hk", "Ck"))
+    A, TC = buf("tree_lstm", "A", (M, 5 * H), dtype), buf("tree_lstm", "TC", (M, H), dtype)
     uT = np.ascontiguousarray(u.T, dtype=dtype)
     for a, z, kids in levels:
         r, n = slice(a - n0, z - n0), z - a
@@ -140,12 +137,12 @@ def _vjp_tree_lstm(g, saved, needs, *, levels):
     GEMM), db = sum of dZ; the leaves get [dh; dc] (N0, 2H)."""
     u, Hk, Ck, A, TC = saved
     M, H = TC.shape
-    Gh = _buf("tree_lstm", "Gh", g.shape, A.dtype)  # dL/dh of every node, parent by parent
+    Gh = buf("tree_lstm", "Gh", g.shape, A.dtype)  # dL/dh of every node, parent by parent
     Gh[...] = g
     Gc = workspace.zeros(("tree_lstm", "Gc"), g.shape, A.dtype)  # dL/dc: only parents send
     n0 = Gh.shape[0] - M
-    dZ = _buf("tree_lstm", "dZ", A.shape, A.dtype)
-    dhk, dck = (_buf("tree_lstm", k, (_widest(levels), 2 * H), A.dtype) for k in ("dhk", "dck"))
+    dZ = buf("tree_lstm", "dZ", A.shape, A.dtype)
+    dhk, dck = (buf("tree_lstm", k, (_widest(levels), 2 * H), A.dtype) for k in ("dhk", "dck"))
     for a, z, kids in reversed(levels):
         r, n = slice(a - n0, z - n0), z - a
         tree_lstm_bwd_level(Gh[a:z], Gc[a:z], A[r], TC[r], Ck[r], dZ[r], dck[:n])
