@@ -7,7 +7,8 @@
 
 Groups: small, batched (training-step speed against hand NumPy BPTT and PyTorch), trees,
 startup, memory, render. Every ratio is ours / reference from the same process, interleaved
-rounds (A B C A B C ...), median over rounds of the per-round ratio: < 1 means we are faster.
+rounds (A B C C B A ...: the order alternates), median over rounds of the per-round ratio:
+< 1 means we are faster.
 The speed groups run twice: in this process with the default thread settings, and in a child
 process with one thread (BLAS variables set in the child's environment only, and
 ``torch.set_num_threads(1)``).

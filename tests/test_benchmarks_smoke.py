@@ -101,3 +101,13 @@ def test_tree_rows_cover_both_models_and_every_batch_size():
         assert len(judged) == 1 and judged[0].workload.startswith("RecursiveNN level-batched x32")
     else:
         assert not judged
+
+
+def test_interleave_alternates_the_order_of_each_round():
+    from benchmarks.timing import interleave
+
+    calls = []
+    fns = {k: (lambda k=k: calls.append(k)) for k in "abc"}
+    t = interleave(fns, rounds=3, number=1, warmup=0)
+    assert "".join(calls) == "abccbaabc"
+    assert all(len(v) == 3 for v in t.per_round.values())
