@@ -130,13 +130,15 @@ def test_lstm_step_bwd_matches_numpy(dtype):
     dcv = gc + dc + dhv * o * (1 - tc * tc)
     want = np.concatenate([dcv * gg * i * (1 - i), dcv * c_prev * f * (1 - f),
                            dcv * i * (1 - gg * gg), dhv * tc * o * (1 - o)], axis=1)
+    g_t = np.concatenate([gh, gc], axis=1)
     dz, dc_out = np.empty_like(act), np.empty_like(dc)
-    kernels.lstm_step_bwd(gh, gc, np.asfortranarray(dh), dc, act, c_prev, tc, dz, dc_out)
+    # any layout gives the same numbers (C order is only faster)
+    kernels.lstm_step_bwd(g_t, np.asfortranarray(dh), dc, act, c_prev, tc, dz, dc_out)
     tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(dz, want, **tol)
     np.testing.assert_allclose(dc_out, dcv * f, **tol)
-    kernels.lstm_step_bwd(gh, gc, dh, dc, act, c_prev, tc, dz, gc)  # dc_out may alias gc
-    np.testing.assert_allclose(gc, dcv * f, **tol)
+    kernels.lstm_step_bwd(g_t, dh, dc, act, c_prev, tc, dz, dc)  # dc_out may alias dc
+    np.testing.assert_allclose(dc, dcv * f, **tol)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -72,19 +72,25 @@ def tree_lstm_bwd_level(dh, dc, act, tc, ck, dz, dck):
     """
     n, H = tc.shape
     for r in range(n):
+        # 1-D views per gate and row (as lstm_step_bwd): 126 -> 72 us at 300 x 100 float32
+        a, z = act[r], dz[r]
+        a_i, a_o, a_u, a_1, a_2 = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:4 * H], a[4 * H:]
+        z_i, z_o, z_u, z_1, z_2 = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:4 * H], z[4 * H:]
+        dhr, dcr, tcr = dh[r], dc[r], tc[r]
+        c1, c2, k1, k2 = ck[r, :H], ck[r, H:], dck[r, :H], dck[r, H:]
         for j in range(H):
-            si = act[r, j]
-            so = act[r, H + j]
-            tu = act[r, 2 * H + j]
-            f1 = act[r, 3 * H + j]
-            f2 = act[r, 4 * H + j]
-            t = tc[r, j]
-            dct = dc[r, j] + dh[r, j] * so * (1.0 - t * t)
-            dz[r, j] = dct * tu * si * (1.0 - si)
-            dz[r, H + j] = dh[r, j] * t * so * (1.0 - so)
-            dz[r, 2 * H + j] = dct * si * (1.0 - tu * tu)
-            dz[r, 3 * H + j] = dct * ck[r, j] * f1 * (1.0 - f1)
-            dz[r, 4 * H + j] = dct * ck[r, H + j] * f2 * (1.0 - f2)
-            dck[r, j] = dct * f1
-            dck[r, H + j] = dct * f2
+            si = a_i[j]
+            so = a_o[j]
+            tu = a_u[j]
+            f1 = a_1[j]
+            f2 = a_2[j]
+            t = tcr[j]
+            dct = dcr[j] + dhr[j] * so * (1.0 - t * t)
+            z_i[j] = dct * tu * si * (1.0 - si)
+            z_o[j] = dhr[j] * t * so * (1.0 - so)
+            z_u[j] = dct * si * (1.0 - tu * tu)
+            z_1[j] = dct * c1[j] * f1 * (1.0 - f1)
+            z_2[j] = dct * c2[j] * f2 * (1.0 - f2)
+            k1[j] = dct * f1
+            k2[j] = dct * f2
     return dz

@@ -204,23 +204,28 @@ def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
     H = G // 4
     w_t = np.ascontiguousarray(w_hh.T)
     dz = buf("lstm_seq", "dz", gates.shape, gates.dtype)
+    g = np.ascontiguousarray(g)  # the step kernel vectorises on C-contiguous rows only
     dh, dc = g[T, :, :H].copy(), g[T, :, H:].copy()
     dc_new = np.empty_like(dc)
+    dhT = np.empty((H, B), dtype=dh.dtype)
     if mask is not None:
-        dh_new, zero = np.empty_like(dh), np.zeros_like(dh)
+        gm, zero = np.empty((B, 2 * H), dtype=dh.dtype), np.zeros_like(dh)
     for t in step_order(T, not reverse):
         if mask is None:  # one fused pass: gate gradients and dc_new = dL/dc_(t-1) via f
-            lstm_step_bwd(g[t, :, :H], g[t, :, H:], dh, dc, gates[t], cprev[t], tcs[t], dz[t],
-                          dc_new)
-            dh, dc, dc_new = (w_t @ dz[t].T).T, dc_new, dc  # swap: dc is rewritten next step
+            lstm_step_bwd(g[t], dh, dc, gates[t], cprev[t], tcs[t], dz[t], dc_new)
+            # (W^T dz^T)^T is the faster GEMM shape; copying it into C order (3 us at B=32,
+            # H=256) keeps the next step's kernel vectorised
+            np.dot(w_t, dz[t].T, out=dhT)
+            np.copyto(dh, dhT.T)
+            dc, dc_new = dc_new, dc  # swap: dc is rewritten next step
             continue
         # a padded step's new h reaches neither output nor state; the c_t output slot is
-        # unmasked. The masked inputs go in as gh, gc (with zero dh, dc).
-        np.add(g[t, :, :H], dh, out=dh_new)
-        dh_new *= mask[t]
-        np.multiply(dc, mask[t], out=dc_new)
-        dc_new += g[t, :, H:]
-        lstm_step_bwd(dh_new, dc_new, zero, zero, gates[t], cprev[t], tcs[t], dz[t], dc_new)
+        # unmasked. The masked inputs go in as [gh | gc] (with zero dh, dc).
+        np.add(g[t, :, :H], dh, out=gm[:, :H])
+        gm[:, :H] *= mask[t]
+        np.multiply(dc, mask[t], out=gm[:, H:])
+        gm[:, H:] += g[t, :, H:]
+        lstm_step_bwd(gm, zero, zero, gates[t], cprev[t], tcs[t], dz[t], dc_new)
         cell = (w_t @ dz[t].T).T
         keep = ~mask[t]  # a padded step passes h and c through
         dh, dc = cell + dh * keep, dc_new + dc * keep
