@@ -19,6 +19,8 @@ Configuration, chosen once for every kernel:
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 
 FASTMATH = frozenset({"contract", "arcp", "reassoc", "nsz", "afn"})
@@ -66,6 +68,15 @@ class Kernel:
     def __repr__(self) -> str:
         state = "compiled" if self.compiled else "not yet compiled"
         return f"<kernel {self.__name__} ({state})>"
+
+
+@functools.cache
+def jit_enabled() -> bool:
+    """False when ``NUMBA_DISABLE_JIT`` is set: kernels would then be Python loops.
+
+    Read once, like Numba itself reads it once at import.
+    """
+    return os.environ.get("NUMBA_DISABLE_JIT", "0").strip() in ("", "0")
 
 
 def kernel(py_func) -> Kernel:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_rnn.kernels import scatter_add_rows, xent_bwd, xent_fwd
+from tinygrad_rnn.kernels._jit import jit_enabled
 from tinygrad_rnn.ops.registry import register
 
 
@@ -33,40 +34,53 @@ def _vjp_log_softmax(g, out, needs, *, axis):
     return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
 
 
-# Up to this many logits the fused Numba kernel wins (one pass, no temporaries: 0.6-0.8x NumPy's
-# time at 25 x 65); above it, NumPy's vectorised exp wins (the kernel's exp is scalar without
-# SVML: 1.1-1.7x slower at 128 x 65, 1.5-2.3x at 1600 x 65). Measured by
-# benchmarks/core_overhead.py.
+# Which forward to run: the fused Numba kernel (one pass per row, no temporaries) or NumPy
+# (vectorised exp, but ~8 calls and per-row fancy indexing). The kernel's exp is scalar without
+# SVML, so with many classes NumPy wins from a few thousand logits; with few classes its per-row
+# work dominates and the kernel wins at any size. Forward, kernel vs NumPy, us (float32):
+# 25 x 65: 7.5 vs 13.7; 128 x 65: 32 vs 28; 1600 x 65: 389 vs 239; 1190 x 5: 40 vs 95;
+# 5000 x 5: 163 vs 364; 1190 x 16: 76 vs 122; 1190 x 32: 146 vs 145. The backward has no exp
+# left and the kernel wins at every size (1600 x 65: 15 vs 49 us), so it runs whenever Numba
+# compiles (benchmarks/core_overhead.py repeats these comparisons).
 XENT_KERNEL_MAX = 4096
+XENT_KERNEL_CLASSES = 16
+
+
+def _use_kernel(z2) -> bool:
+    return z2.size <= XENT_KERNEL_MAX or z2.shape[1] <= XENT_KERNEL_CLASSES
 
 
 def xent_rows_fwd(z2, y, ignore_index):
-    """Per-row loss and log-sum-exp for (N, C) logits; kernel or NumPy by size."""
-    if z2.size <= XENT_KERNEL_MAX:
+    """Per-row loss and softmax for (N, C) logits: (loss (N,), p (N, C)); kernel or NumPy."""
+    if _use_kernel(z2):
         return xent_fwd(z2, y, ignore_index)
     m = z2.max(axis=1, keepdims=True)
-    lse = m[:, 0] + np.log(np.exp(z2 - m).sum(axis=1))
+    p = np.exp(z2 - m)
+    s = p.sum(axis=1)
+    p /= s[:, None]
     keep = y != ignore_index
     picked = z2[np.arange(len(y)), np.where(keep, y, 0)]
-    return np.where(keep, lse - picked, 0).astype(z2.dtype), lse.astype(z2.dtype)
+    loss = np.where(keep, m[:, 0] + np.log(s) - picked, 0)
+    return loss.astype(z2.dtype, copy=False), p
 
 
-def xent_rows_bwd(z2, y, lse, g, ignore_index):
-    """(softmax(z_n) - 1_{y_n}) g_n per row, zero for ignored rows; kernel or NumPy by size."""
-    if z2.size <= XENT_KERNEL_MAX:
-        return xent_bwd(z2, y, lse, g, ignore_index)
+def xent_rows_bwd(p, y, g, ignore_index):
+    """(p_n - 1_{y_n}) g_n per row from the forward's softmax p, zero for ignored rows."""
+    if jit_enabled() or _use_kernel(p):
+        return xent_bwd(p, y, g, ignore_index)
     keep = y != ignore_index
-    dz = np.exp(z2 - lse[:, None])
-    dz[np.arange(len(y))[keep], y[keep]] -= 1
-    dz *= (g * keep)[:, None]
+    dz = p * (g * keep)[:, None]
+    rows = np.flatnonzero(keep)
+    dz[rows, y[rows]] -= g[rows]
     return dz
 
 
 def _fwd_cross_entropy(z, *, targets, ignore_index, reduction):
-    """z: (..., C) logits; targets: (...) int64 -> loss per reduction (seed eq. 4 backward)."""
+    """z: (..., C) logits; targets: (...) int64 -> loss per reduction (seed eq. 4 backward).
+    Saves the row softmax p (N, C): the backward is then p - onehot, with no exp."""
     z2 = np.ascontiguousarray(z.reshape(-1, z.shape[-1]))
     y = targets.reshape(-1)
-    loss, lse = xent_rows_fwd(z2, y, ignore_index)
+    loss, p = xent_rows_fwd(z2, y, ignore_index)
     count = int(np.count_nonzero(y != ignore_index))
     if reduction == "none":
         out = loss.reshape(targets.shape)
@@ -74,18 +88,18 @@ def _fwd_cross_entropy(z, *, targets, ignore_index, reduction):
         out = loss.sum()
     else:  # mean over the non-ignored targets; an all-padding batch gives 0, not NaN
         out = loss.sum() / max(count, 1)
-    return np.asarray(out, dtype=z.dtype), (z2, lse, count, z.shape)
+    return np.asarray(out, dtype=z.dtype), (p, count, z.shape)
 
 
 def _vjp_cross_entropy(g, saved, needs, *, targets, ignore_index, reduction):
-    z2, lse, count, shape = saved
-    n = z2.shape[0]
+    p, count, shape = saved
+    n = p.shape[0]
     if reduction == "none":
-        gr = np.ascontiguousarray(g, dtype=z2.dtype).reshape(n)
+        gr = np.ascontiguousarray(g, dtype=p.dtype).reshape(n)
     else:
         scale = g if reduction == "sum" else g / max(count, 1)
-        gr = np.full(n, scale, dtype=z2.dtype)
-    return (xent_rows_bwd(z2, targets.reshape(-1), lse, gr, ignore_index).reshape(shape),)
+        gr = np.full(n, scale, dtype=p.dtype)
+    return (xent_rows_bwd(p, targets.reshape(-1), gr, ignore_index).reshape(shape),)
 
 
 def _fwd_embedding(w, *, indices):

@@ -11,28 +11,18 @@ loops would then run as slow Python).
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
-import os
 
 import numpy as np
 
 from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
+from tinygrad_rnn.kernels._jit import jit_enabled
 from tinygrad_rnn.tensor import Tensor
 
 #: "auto" (fused kernels where possible, see the module docstring), "numba" or "numpy".
 #: Tests pin it to check that both paths give the same numbers.
 _BACKEND = "auto"
-
-
-@functools.cache
-def jit_enabled() -> bool:
-    """False when ``NUMBA_DISABLE_JIT`` is set: kernels would then be Python loops.
-
-    Read once, like Numba itself reads it once at import.
-    """
-    return os.environ.get("NUMBA_DISABLE_JIT", "0").strip() in ("", "0")
 
 
 def scalar_type(a: np.ndarray):
