@@ -50,16 +50,17 @@ def ours(model, schedules: list, batch: int, mode: str):
     return run
 
 
-def torch_per_node(trees: list, vocab, dim: int):
+def torch_per_node(trees: list, vocab, dim: int, dtype=np.float64):
     """PyTorch, one node at a time (post-order, iterative), then one backward per tree."""
     import torch
 
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
-    E = (torch.rand(len(vocab), dim, generator=g, dtype=torch.float64) - 0.5).requires_grad_()
-    W = (torch.rand(dim, 2 * dim, generator=g, dtype=torch.float64) - 0.5).requires_grad_()
-    b = torch.zeros(dim, dtype=torch.float64, requires_grad=True)
-    Ws = (torch.rand(5, dim, generator=g, dtype=torch.float64) - 0.5).requires_grad_()
+    dt = {np.float64: torch.float64, np.float32: torch.float32}[np.dtype(dtype).type]
+    E = (torch.rand(len(vocab), dim, generator=g, dtype=dt) - 0.5).requires_grad_()
+    W = (torch.rand(dim, 2 * dim, generator=g, dtype=dt) - 0.5).requires_grad_()
+    b = torch.zeros(dim, dtype=dt, requires_grad=True)
+    Ws = (torch.rand(5, dim, generator=g, dtype=dt) - 0.5).requires_grad_()
     prepared = [
         [
             (n, [id(c) for c in n.children], vocab.stoi.get(n.word, 0) if n.is_leaf else -1)

@@ -99,6 +99,9 @@ def test_tree_rows_cover_both_models_and_every_batch_size():
     judged = [r for r in rows if r.target is not None]
     if any(r.reference.startswith("PyTorch") for r in rows):  # the target needs the reference
         assert len(judged) == 1 and judged[0].workload.startswith("RecursiveNN level-batched x32")
+        assert judged[0].dtype == "float32"  # the float64 x32 row is reported, not judged
+        assert any(r.dtype == "float64" and r.workload.startswith("RecursiveNN level-batched x32")
+                   for r in rows)
     else:
         assert not judged
 

@@ -103,7 +103,9 @@ def _vjp_cross_entropy(g, saved, needs, *, targets, ignore_index, reduction):
 
 
 def _fwd_embedding(w, *, indices):
-    return w[indices], w.shape
+    # np.take along axis 0 is w[indices] without the general fancy-indexing machinery
+    # (611 rows of 100 float32: 7 vs 18 us); indices are validated in F.embedding
+    return np.take(w, indices, axis=0), w.shape
 
 
 def _vjp_embedding(g, shape, needs, *, indices):
