@@ -48,7 +48,7 @@ class Config:
     render_T: int = 200
     render_repeat: int = 3
     trees: int = 96
-    tree_rounds: int = 5
+    tree_rounds: int = 11
     tree_dim: int = 100
 
 

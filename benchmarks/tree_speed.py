@@ -94,8 +94,9 @@ def measure(configs: dict, n_trees: int, rounds: int) -> dict:
     with tr.blas_threads(1):
         for fn in configs.values():
             fn()  # warm up: Numba compile / cache load, allocator
-        for _ in range(rounds):
-            for k, fn in configs.items():
+        order = list(configs.items())
+        for r in range(rounds):  # alternating order, as benchmarks/timing.py explains
+            for k, fn in (order if r % 2 == 0 else order[::-1]):
                 t = time.perf_counter()
                 fn()
                 times[k].append(time.perf_counter() - t)
