@@ -207,7 +207,7 @@ def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
     g = np.ascontiguousarray(g)  # the step kernel vectorises on C-contiguous rows only
     dh, dc = g[T, :, :H].copy(), g[T, :, H:].copy()
     dc_new = np.empty_like(dc)
-    dhT = np.empty((H, B), dtype=dh.dtype)
+    dhT = np.empty((H, B), dtype=np.result_type(w_t, dz))  # np.dot's out= takes no casting
     if mask is not None:
         gm, zero = np.empty((B, 2 * H), dtype=dh.dtype), np.zeros_like(dh)
     for t in step_order(T, not reverse):
