@@ -40,9 +40,10 @@ def interleave(fns: dict[str, Callable[[], object]], rounds: int, number: int,
     out = Timings({k: [] for k in fns})
     order = list(fns.items())
     for r in range(rounds):
-        # forward in even rounds, backward in odd ones: a workload that runs right after a
-        # heavy one starts with cold caches (measured: up to ~10% on a 0.4 ms step), and no
-        # workload should always be the one that pays for that
+        # forward in even rounds, backward in odd ones: a step's time depends on what ran just
+        # before it (caches, thread pools: the small fused RNN step read ~0.45 of min-char-rnn
+        # timed as a pair, 0.48-0.54 in a fixed order among the others), so no workload should
+        # always follow the same neighbour
         for name, fn in (order if r % 2 == 0 else order[::-1]):
             t0 = time.perf_counter()
             for _ in range(number):
