@@ -55,26 +55,29 @@ def _measure(n_trees: int, rounds: int, dim: int) -> dict:
     return {"rates": rates, "nodes_per_tree": nodes, "trees": len(trees)}
 
 
+def _row(group: str, rates: dict, key: str, label: str, ref: str, ref_label: str, dtype: str,
+         note: str, target=None) -> Row:
+    """One throughput comparison as ms per tree (ratio < 1: ours is faster)."""
+    ms, ms_ref = 1e3 / rates[key], 1e3 / rates[ref]
+    return Row(group, f"{label} ({rates[key]:,.0f} trees/s)",
+               f"{ref_label} ({rates[ref]:,.0f} trees/s)", "1", dtype, "ms/tree", ms, ms_ref,
+               ms / ms_ref, target, note)
+
+
 def _rows(group: str, model: str, rates: dict, ref: str, ref_label: str, note: str) -> list:
-    """Per node and batched 1/8/32 rows of one model against one reference (ms per tree)."""
-    ms = {k: 1e3 / r for k, r in rates.items()}  # ms per tree
+    """Per node and batched 1/8/32 rows of one model against one reference, float64."""
     rows = []
     for how in ("per_node", *(f"batched{b}" for b in BATCHES)):
-        key = f"{model} {how}"
         label = "per node, batch 1" if how == "per_node" else f"level-batched x{how[7:]}"
-        rows.append(Row(group, f"{model} {label} ({rates[key]:,.0f} trees/s)",
-                        f"{ref_label} ({rates[ref]:,.0f} trees/s)", "1", "float64", "ms/tree",
-                        ms[key], ms[ref], ms[key] / ms[ref], None, note))
+        rows.append(_row(group, rates, f"{model} {how}", f"{model} {label}", ref, ref_label,
+                         "float64", note))
     return rows
 
 
 def _float32_row(group: str, rates: dict, note: str) -> Row:
     """The target row: level-batched x32 against PyTorch's per-node net, both in float32."""
-    key, ref = "RecursiveNN batched32 float32", "torch float32"
-    ms = 1e3 / rates[key], 1e3 / rates[ref]
-    return Row(group, f"RecursiveNN level-batched x32 ({rates[key]:,.0f} trees/s)",
-               f"PyTorch per-node RecursiveNN ({rates[ref]:,.0f} trees/s)", "1", "float32",
-               "ms/tree", ms[0], ms[1], ms[0] / ms[1], TREES_40X, note)
+    return _row(group, rates, "RecursiveNN batched32 float32", "RecursiveNN level-batched x32",
+                "torch float32", "PyTorch per-node RecursiveNN", "float32", note, TREES_40X)
 
 
 def tree_rows(n_trees: int, rounds: int, dim: int) -> list[Row]:
