@@ -67,7 +67,7 @@ CASES = {
                 _seq("rnn_seq", 1, mask=True, reverse=False, nonlinearity="relu"),
                 _seq("rnn_seq", 1, reverse=True, nonlinearity="relu")],
     "lstm_seq": [_seq("lstm_seq", 4, reverse=False), _seq("lstm_seq", 4, mask=True, reverse=True),
-                 _seq("lstm_seq", 4, mask=True, reverse=False)],
+                 _seq("lstm_seq", 4, mask=True, reverse=False), _seq("lstm_seq", 4, reverse=True)],
     "gru_seq": [_seq("gru_seq", 3, reverse=False, reset_after=True),
                 _seq("gru_seq", 3, mask=True, reverse=True, reset_after=True),
                 _seq("gru_seq", 3, mask=True, reverse=False, reset_after=False),

@@ -127,10 +127,11 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
 
 
 def _shifted_states(h0, hnew, reverse):
-    """h_(t-1) for every t (T, B, H) from h0 and the new states: one copy after the loop."""
+    """h_(t-1) for every t (T, B, H) from h0 and the new states: one copy after the loop
+    (in the states' dtype, as the per-step copies it replaces)."""
     if reverse:
-        return np.concatenate((hnew[1:], h0[None]))
-    return np.concatenate((h0[None], hnew[:-1]))
+        return np.concatenate((hnew[1:], h0[None]), dtype=hnew.dtype)
+    return np.concatenate((h0[None], hnew[:-1]), dtype=hnew.dtype)
 
 
 def _rnn_bwd_steps(g, hnew, w_hh, mask, reverse, relu, da, dh):
@@ -170,13 +171,15 @@ def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     dt = xp.dtype
     out = buf("lstm_seq", "out", (T + 1, B, 2 * H), dt)  # every slot is written below
     gates = buf("lstm_seq", "gates", (T, B, 4 * H), dt)  # activated i, f, g, o
-    hprev = buf("lstm_seq", "hprev", (T, B, H), dt)
-    cprev = buf("lstm_seq", "cprev", (T, B, H), dt)
+    # unmasked, h_(t-1) and c_(t-1) are the previous steps' outputs: backward derives them
+    hprev = None if mask is None else buf("lstm_seq", "hprev", (T, B, H), dt)
+    cprev = None if mask is None else buf("lstm_seq", "cprev", (T, B, H), dt)
     tcs = buf("lstm_seq", "tanh_c", (T, B, H), dt)
     hn = np.empty((B, H), dtype=dt)
     h, c = h0, c0
     for t in step_order(T, reverse):
-        hprev[t], cprev[t] = h, c
+        if mask is not None:
+            hprev[t], cprev[t] = h, c
         act = gates[t]
         np.add(xp[t], (w_hh @ h.T).T, out=act)
         _sig_(act[:, :2 * H])
@@ -195,13 +198,16 @@ def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
             h, c = np.where(mask[t], hn, h), np.where(mask[t], cn, c)
             np.multiply(hn, mask[t], out=out[t, :, :H])
     out[T, :, :H], out[T, :, H:] = h, c
-    return out, (X, w_ih, w_hh, gates, hprev, cprev, tcs)
+    return out, (X, w_ih, w_hh, gates, hprev, cprev, tcs, h0, c0, out)
 
 
 def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
-    X, w_ih, w_hh, gates, hprev, cprev, tcs = saved
+    X, w_ih, w_hh, gates, hprev, cprev, tcs, h0, c0, out = saved
     T, B, G = gates.shape
     H = G // 4
+    if hprev is None:
+        hprev = _shifted_states(h0, out[:T, :, :H], reverse)
+        cprev = _shifted_states(c0, out[:T, :, H:], reverse)
     w_t = np.ascontiguousarray(w_hh.T)
     dz = buf("lstm_seq", "dz", gates.shape, gates.dtype)
     g = np.ascontiguousarray(g)  # the step kernel vectorises on C-contiguous rows only
