@@ -101,7 +101,7 @@ def test_fused_gru_is_one_sequence_node_per_layer_and_direction():
     xs, h0s = tr.Tensor(x, requires_grad=True), tr.Tensor(h0, requires_grad=True)
     out, h = ours(xs, h0s, lengths=LENGTHS)
     loss = (out * R).sum() + (h * S).sum()
-    ops = [n.op for n in tr.trace(loss).nodes if n.op]
+    ops = [n.op for n in tr.trace(loss, expand=False).nodes if n.op]
     assert ops.count("gru_seq") == 4 and "gru_cell" not in ops
     loss.backward()
     np.testing.assert_allclose(out.data, out_t.detach().numpy(), atol=1e-10, rtol=0)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_rnn.autodiff import _collect
 from tinygrad_rnn.errors import ArgumentError, GradError, ShapeError
+from tinygrad_rnn.expansion import open_calls
+from tinygrad_rnn.graph import _post_order
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -77,18 +78,16 @@ def jacobian_norms(states, ord=2) -> np.ndarray:
     return out
 
 
-def _consumers(losses, weight) -> list:
-    """(node, input slot, step) for every recorded use of ``weight`` behind the losses."""
-    found, seen = [], set()
-    for loss in losses:
-        for t in _collect(loss):
-            node = t._node
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            for i, x in enumerate(node.inputs):
-                if x is weight:
-                    found.append((node, i, node.frame.meta.get("step")))
+def _consumers(tensors, weight) -> list:
+    """(node, input slot, step) for every recorded use of ``weight`` among ``tensors``."""
+    found = []
+    for t in tensors:
+        node = t._node
+        if node is None:
+            continue
+        for i, x in enumerate(node.inputs):
+            if x is weight:
+                found.append((node, i, node.frame.meta.get("step")))
     if not found:
         raise ArgumentError("contribution_matrix: 'weight' is not used by the ops behind the "
                             "losses")
@@ -104,9 +103,12 @@ def contribution_matrix(losses, weight: Tensor) -> np.ndarray:
     C.sum(axis=(0, 1)) equals W.grad of the summed loss (the seeds' eq. 7, split by t and k).
 
     losses: per-step scalar Tensors L^(0..T-1) of one graph (the graph is kept: retain_graph).
+    A fused layer's uses are read from its composite rerun (the per-step copies W^(k) that
+    ``tr.trace`` shows), seeded from what each loss sends into the fused outputs.
     """
     losses = list(losses)
-    uses = _consumers(losses, weight)
+    opened = open_calls(_post_order(losses), grads=False)
+    uses = _consumers(_post_order(losses, opened.resolve), weight)
     steps = sorted({s for _, _, s in uses})
     col = {s: j for j, s in enumerate(steps)}
     out = np.zeros((len(losses), len(steps)) + weight.shape)
@@ -114,7 +116,11 @@ def contribution_matrix(losses, weight: Tensor) -> np.ndarray:
     for t, loss in enumerate(losses):
         for node, _, _ in uses:
             node.edge_grads = None  # a use this loss does not reach must read as zero
+        for _, fast in opened.reruns:
+            for f, _ in fast:
+                f.grad = None  # nor may an output this loss does not reach seed its rerun
         loss.backward(retain_graph=True, retain_grads=True)
+        opened.backprop()
         for node, i, step in uses:
             if node.edge_grads is not None and node.edge_grads[i] is not None:
                 out[t, col[step]] += node.edge_grads[i]

@@ -19,15 +19,17 @@ from tinygrad_rnn.ops.registry import SliceGrad, unbroadcast
 from tinygrad_rnn.tape import FREED, anomaly_enabled
 
 
-def _collect(root) -> list:
-    """Non-leaf tensors reachable from ``root`` through grad-requiring inputs, newest first.
+def _collect(root, since: int = -1) -> list:
+    """Non-leaf tensors reachable from ``root`` (a Tensor or a list of them) through
+    grad-requiring inputs, newest first; tensors made before creation number ``since`` are
+    treated as leaves (a replay's boundary, see :func:`backward_replay`).
 
     Tensors hash by identity (no ``__eq__``), so they key sets and dicts directly: cheaper than
     calling ``id()`` on every edge.
     """
-    seen = {root}
+    stack = list(root) if isinstance(root, list) else [root]
+    seen = set(stack)
     add = seen.add
-    stack = [root]
     push = stack.append
     pop = stack.pop
     found = []
@@ -35,7 +37,7 @@ def _collect(root) -> list:
     while stack:
         t = pop()
         node = t._node
-        if node is None:
+        if node is None or node.seq < since:
             continue
         keep(t)
         for x in node.inputs:
@@ -198,9 +200,11 @@ def _walk(root, grads: dict, deferred, check: bool, retain_graph: bool,
             node.saved = FREED
 
 
-def _observed(t, node, g, grads: dict, owned: set, check: bool, retain_grads: bool) -> None:
+def _observed(t, node, g, grads: dict, owned: set, check: bool, retain_grads: bool,
+              since: int = -1) -> None:
     """One node's VJP when someone watches: every edge's gradient is kept (retain_grads) or
-    checked for NaN/Inf (anomaly mode), so slices are materialised and nothing is deferred."""
+    checked for NaN/Inf (anomaly mode), so slices are materialised and nothing is deferred.
+    Inputs made before creation number ``since`` only get the edge (a replay's boundary)."""
     if retain_grads:
         t.grad = g
     needs = node.needs
@@ -218,6 +222,8 @@ def _observed(t, node, g, grads: dict, owned: set, check: bool, retain_grads: bo
             _check_finite(gi, node, f"backward gradient for input #{i}")
         if edges is not None:
             edges[i] = gi
+        if since >= 0 and (x._node is None or x._node.seq < since):
+            continue
         if x._node is None or gi.dtype != xd.dtype:
             _accumulate(x, gi, grads)
         else:
@@ -236,3 +242,17 @@ def _add_pending(x, gi, grads: dict, owned: set) -> None:
     else:
         grads[x] = prev + gi
         owned.add(x)
+
+
+def backward_replay(seeds: dict, since: int) -> None:
+    """Backward through the nodes made from creation number ``since`` on, from ``seeds``
+    ({tensor: gradient}), keeping every ``.grad`` and edge gradient (as retain_grads) but
+    touching nothing made before ``since``: the tensors a replay read are its boundary, and
+    their gradients are the real run's. Used to open fused nodes (:mod:`tinygrad_rnn.expansion`).
+    """
+    grads = dict(seeds)
+    owned: set = set()
+    for t in _collect(list(seeds), since):
+        g = grads.pop(t, None)
+        if g is not None:
+            _observed(t, t._node, g, grads, owned, False, True, since)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinygrad_rnn.errors import ArgumentError, DTypeError
+from tinygrad_rnn.expansion import open_calls
 
 SCHEMA_VERSION = 1
 
@@ -186,9 +187,10 @@ def summarize(arr: np.ndarray, max_values: int) -> dict:
     return d
 
 
-def _post_order(roots) -> list:
+def _post_order(roots, resolve=None) -> list:
     """Tensors reachable from ``roots`` (all inputs, not only grad-requiring ones), each after its
-    inputs; iterative, with inputs visited in argument order for determinism."""
+    inputs; iterative, with inputs visited in argument order for determinism. ``resolve(t)``:
+    the tensor that stands for input ``t`` (an opened fused call's composite output)."""
     order, done, on_stack = [], set(), set()
     for root in roots:
         stack = [(root, 0)]
@@ -200,7 +202,7 @@ def _post_order(roots) -> list:
             inputs = t._node.inputs if t._node is not None else ()
             if i < len(inputs):
                 stack.append((t, i + 1))
-                child = inputs[i]
+                child = inputs[i] if resolve is None else resolve(inputs[i])
                 if id(child) not in done and id(child) not in on_stack:
                     on_stack.add(id(child))
                     stack.append((child, 0))
@@ -216,14 +218,14 @@ def _leaf_kind(t) -> str:
     return "param" if t.requires_grad else "input"
 
 
-def _sites(order) -> dict:
+def _sites(created) -> dict:
     """Site of every op node: '<scope>/<op>#n', the n-th op of its kind (in creation order) in its
     scope and time step / tree node. The T copies of one cell op share a site, which is how the
     folded view merges them. Numbered per trace, so a graph's sites never depend on what the
-    process ran before."""
+    process ran before. ``created``: the op tensors in creation order."""
     counts: dict = {}
     sites = {}
-    for t in sorted((t for t in order if t._node is not None), key=lambda t: t._node.seq):
+    for t in created:
         f = t._node.frame
         key = (f.scope, f.meta.get("step"), f.meta.get("tree_node"), t._node.op.name)
         n = counts.get(key, 0)
@@ -250,34 +252,59 @@ def _node_of(i: int, t, max_values: int, site: str | None) -> Node:
         grad=summarize(t.grad, max_values) if t.grad is not None else None)
 
 
-def trace(*roots, max_values: int = 16) -> Graph:
+def trace(*roots, max_values: int = 16, expand: bool = True) -> Graph:
     """Capture the graph behind ``roots`` (Tensors) as a :class:`Graph`.
 
     Run ``loss.backward(retain_grads=True)`` first to include every intermediate gradient and
     the per-edge contributions (nabla_{W^(t)} L per time step); without it only leaves that
     require grad carry gradients. ``max_values``: tensors with at most this many elements carry
     their values (micrograd-style labels); larger ones only min/max/mean/norm.
+
+    expand=True opens every fused call (a fused RNN/LSTM/GRU layer or cell, a level-batched tree
+    model) into the composite per-step, per-gate graph it stands for — the nodes, metadata,
+    values and (after retain_grads) gradients that the same model with ``fused=False`` /
+    ``mode="per_node"`` records — rebuilt now from the call's inputs (:mod:`expansion`).
+    expand=False keeps one node per fused call.
     """
     if not roots:
         raise ArgumentError("trace: expected at least one root Tensor")
     for i, r in enumerate(roots):
         if not hasattr(r, "_node"):
             raise DTypeError(f"trace: argument #{i} must be a Tensor; got {type(r).__name__}")
-    order = _post_order(roots)
+    resolve, key = None, _CREATED
+    if expand:
+        opened = open_calls(_post_order(roots))
+        if opened.subst:
+            resolve, key = opened.resolve, lambda t: opened.order_key(t._node)
+            roots = tuple(resolve(r) for r in roots)
+    order = _post_order(roots, resolve)
     ids = {id(t): i for i, t in enumerate(order)}
-    sites = _sites(order)
-    created = sorted((t for t in order if t._node is not None), key=lambda t: t._node.seq)
+    created = sorted((t for t in order if t._node is not None), key=key)
+    sites = _sites(created)
     g = Graph(nodes=[_node_of(i, t, max_values, sites.get(id(t))) for i, t in enumerate(order)],
               roots=[ids[id(r)] for r in roots], order=[ids[id(t)] for t in created])
     for t in order:
-        node = t._node
-        if node is None:
-            src = t._cut() if t._cut is not None else None
-            if src is not None and id(src) in ids:  # the boundary is inside this picture
-                g.edges.append(Edge(ids[id(src)], ids[id(t)], 0, kind="cut"))
-            continue
-        grads = node.edge_grads or [None] * len(node.inputs)
-        for arg, (x, gx) in enumerate(zip(node.inputs, grads)):
-            eg = summarize(gx, max_values) if gx is not None else None
-            g.edges.append(Edge(ids[id(x)], ids[id(t)], arg, grad=eg))
+        _add_edges(g, t, ids, max_values, resolve)
     return g
+
+
+def _CREATED(t):  # noqa: N802 - a sort key, named as the constant it is
+    return t._node.seq
+
+
+def _add_edges(g: Graph, t, ids: dict, max_values: int, resolve) -> None:
+    """The edges into ``t``'s node: one per input (with the gradient that use sent back), or the
+    cut edge into a truncated-BPTT boundary leaf."""
+    node = t._node
+    if node is None:
+        src = t._cut() if t._cut is not None else None
+        if src is not None and resolve is not None:
+            src = resolve(src)
+        if src is not None and id(src) in ids:  # the boundary is inside this picture
+            g.edges.append(Edge(ids[id(src)], ids[id(t)], 0, kind="cut"))
+        return
+    grads = node.edge_grads or [None] * len(node.inputs)
+    for arg, (x, gx) in enumerate(zip(node.inputs, grads)):
+        eg = summarize(gx, max_values) if gx is not None else None
+        x = x if resolve is None else resolve(x)
+        g.edges.append(Edge(ids[id(x)], ids[id(t)], arg, grad=eg))

@@ -15,6 +15,11 @@ from contextvars import ContextVar
 _seq = itertools.count()
 
 
+def next_seq() -> int:
+    """A creation number nothing else gets: a mark in the tape's order (see expansion.py)."""
+    return next(_seq)
+
+
 class Frame:
     """One level of the metadata context: the scope path and the metadata dict (immutable).
 
@@ -141,7 +146,8 @@ FREED = object()  # marks ``saved`` released by backward (``None`` is a valid sa
 class OpNode:
     """One recorded op application (the creator of exactly one output tensor)."""
 
-    __slots__ = ("op", "inputs", "params", "saved", "needs", "frame", "seq", "edge_grads")
+    __slots__ = ("op", "inputs", "params", "saved", "needs", "frame", "seq", "edge_grads",
+                 "group")
 
     def __init__(self, op, inputs, params, saved, needs, frame):
         self.op = op
@@ -152,6 +158,7 @@ class OpNode:
         self.frame = frame
         self.seq = next(_seq)  # creation order: a valid topological order of the tape
         self.edge_grads = None  # per-input gradient contributions, kept on request
+        self.group = None  # (Expansion, k): output k of a fast call that tr.trace can open
 
     @property
     def freed(self) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn import expansion
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.errors import ArgumentError, ShapeError
 from tinygrad_rnn.nn.cells import cell_params, make_cell_params, set_forget_bias
@@ -32,13 +33,13 @@ class _Recurrent(Module):
     N_STATES = 1
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, fused=False, rng=None, dtype=None):
+                 dropout=0.0, bidirectional=False, fused=True, rng=None, dtype=None):
         name = type(self).__name__
         check_size(name, input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         if not 0.0 <= dropout < 1.0:
             raise ArgumentError(f"{name}: argument 'dropout' must be in [0, 1); got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.batch_first, self.bidirectional, self.fused = batch_first, bidirectional, fused
+        self.batch_first, self.bidirectional, self.fused = batch_first, bidirectional, bool(fused)
         self.dropout = float(dropout)
         self.num_directions = 2 if bidirectional else 1
         self._rng = as_rng(rng)
@@ -56,7 +57,7 @@ class _Recurrent(Module):
         return (f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
                 f"bidirectional={self.bidirectional}, fused={self.fused}")
 
-    # ---- the unrolled loop ---------------------------------------------------------------------
+    # ---- the unrolled loop (composite: every gate a node) ----------------------------------
     def _step(self, x_t, states, params):  # -> new states (tuple)
         raise NotImplementedError
 
@@ -77,7 +78,31 @@ class _Recurrent(Module):
                 states = new
         return outs, states
 
-    SEQ_OP = None  # a whole-sequence fused op, when the cell has one
+    def _composite(self, x, init, params, masks, drop):
+        """Every layer and direction step by step: x (T, B, I) -> (output (T, B, D*H), finals).
+
+        params[k]: (w_ih, w_hh, b_ih, b_hh) of layer/direction k; drop(layer, xs) -> xs applies
+        dropout between layers. This is the ``fused=False`` forward, and what ``tr.trace`` reruns
+        to open a fused call (same nodes, same metadata)."""
+        xs = [x[t] for t in range(x.shape[0])]
+        finals = []
+        for layer in range(self.num_layers):
+            per_dir = []
+            for d in range(self.num_directions):
+                k = layer * self.num_directions + d
+                with scope(f"l{layer}" + ("_reverse" if d else ""), layer=layer,
+                           direction="reverse" if d else "forward"):
+                    outs, states = self._run_direction(
+                        xs, tuple(s[k] for s in init), params[k], masks, d == 1)
+                per_dir.append(outs)
+                finals.append(states)
+            xs = per_dir[0] if len(per_dir) == 1 else [F.concat(list(p), axis=-1)
+                                                       for p in zip(*per_dir)]
+            if layer < self.num_layers - 1:
+                xs = drop(layer, xs)
+        return F.stack(xs, axis=0), finals
+
+    SEQ_OP = None  # the whole-sequence fused op
 
     def forward(self, x, h0=None, lengths=None, mask=None):
         """Run the whole sequence; see the module docstring for shapes."""
@@ -85,54 +110,67 @@ class _Recurrent(Module):
         T, B = x.shape[0], x.shape[1]
         masks = self._masks(lengths, mask, T, B)
         init = self._initial(h0, B, unbatched)
-        if self.fused and self.SEQ_OP is not None:
-            return self._forward_sequence(x, masks, init, unbatched)
-        xs = [x[t] for t in range(T)]
-        finals = []
-        for layer in range(self.num_layers):
-            per_dir = []
-            for d in range(self.num_directions):
-                k = layer * self.num_directions + d
-                sfx = self._suffix(layer, d)
-                with scope(f"l{layer}" + ("_reverse" if d else ""), layer=layer,
-                           direction="reverse" if d else "forward"):
-                    outs, states = self._run_direction(
-                        xs, tuple(s[k] for s in init), cell_params(self, sfx), masks, d == 1)
-                per_dir.append(outs)
-                finals.append(states)
-            xs = per_dir[0] if len(per_dir) == 1 else [F.concat(list(p), axis=-1)
-                                                       for p in zip(*per_dir)]
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                xs = [F.dropout(v, self.dropout, self._rng) for v in xs]
-        return self._pack(F.stack(xs, axis=0), finals, unbatched)
+        params = [cell_params(self, self._suffix(k // self.num_directions, k % self.num_directions))
+                  for k in range(self.num_layers * self.num_directions)]
+        if self.fused:
+            output, finals = self._forward_sequence(x, masks, init, params)
+        else:
+            output, finals = self._composite(x, init, params, masks, self._dropout_steps)
+        return self._pack(output, finals, unbatched)
 
-    def _forward_sequence(self, x, masks, init, unbatched):
+    def _dropout_steps(self, layer, xs):
+        if not (self.dropout and self.training):
+            return xs
+        return [F.dropout(v, self.dropout, self._rng) for v in xs]
+
+    def _forward_sequence(self, x, masks, init, params):
         """fused=True: one node per layer and direction (ops/seqcells.py, ops/gruseq.py); the
-        input projection and the weight gradients are single GEMMs over all T steps."""
+        input projection and the weight gradients are single GEMMs over all T steps. Leaves a
+        note (:mod:`tinygrad_rnn.expansion`) so ``tr.trace`` can open it into the composite run.
+        """
+        anchor = expansion.begin()
         T, H = x.shape[0], self.hidden_size
-        params = {"mask": None if masks is None else np.stack(masks)}
-        params.update(self._seq_params())
-        layer_in, finals = x, []
-        # one layer and direction: its final states, read as (1, B, H), need no stack in _pack
-        last = slice(T, T + 1) if self.num_layers * self.num_directions == 1 else T
+        op_params = {"mask": None if masks is None else np.stack(masks)}
+        op_params.update(self._seq_params())
+        layer_in, finals, drops = x, [], {}
         for layer in range(self.num_layers):
             outs = []
             for d in range(self.num_directions):
                 k = layer * self.num_directions + d
-                w_ih, w_hh, b_ih, b_hh = cell_params(self, self._suffix(layer, d))
+                w_ih, w_hh, b_ih, b_hh = params[k]
                 args = (layer_in, *(s[k] for s in init), w_ih, w_hh, bias_or_zeros(b_ih, w_ih),
                         bias_or_zeros(b_hh, w_hh))
                 with scope(f"l{layer}" + ("_reverse" if d else ""), layer=layer,
                            direction="reverse" if d else "forward"):
-                    packed = apply(REGISTRY[self.SEQ_OP], args, {**params, "reverse": d == 1})
+                    packed = apply(REGISTRY[self.SEQ_OP], args, {**op_params, "reverse": d == 1})
                     with scope(role="h"):
                         outs.append(packed[:T, :, :H])
-                        finals.append(tuple(packed[last, :, i * H:(i + 1) * H]
+                        finals.append(tuple(packed[T, :, i * H:(i + 1) * H]
                                             for i in range(self.N_STATES)))
             layer_in = outs[0] if len(outs) == 1 else F.concat(outs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_in = F.dropout(layer_in, self.dropout, self._rng)
-        return self._pack(layer_in, finals, unbatched)
+                drops[layer] = self._rng.random(layer_in.shape) >= self.dropout
+                layer_in = apply(REGISTRY["dropout"], (layer_in,),
+                                 {"mask": drops[layer], "p": self.dropout})
+        expansion.record([layer_in, *(s for f in finals for s in f)],
+                         self._replayer(x, init, params, masks, drops), anchor)
+        return layer_in, finals
+
+    def _replayer(self, x, init, params, masks, drops):
+        """The composite rerun of one fused call, with the fused call's dropout masks."""
+        p = self.dropout
+
+        def drop(layer, xs):
+            if layer not in drops:
+                return xs
+            return [apply(REGISTRY["dropout"], (v,), {"mask": drops[layer][t], "p": p})
+                    for t, v in enumerate(xs)]
+
+        def replay():
+            output, finals = self._composite(x, init, params, masks, drop)
+            return [output, *(s for f in finals for s in f)]
+
+        return replay
 
     def _seq_params(self) -> dict:
         return {}
@@ -210,9 +248,7 @@ class _Recurrent(Module):
             output = output.transpose(1, 0, 2)
         states = []
         for i in range(self.N_STATES):
-            s = finals[0][i]  # already (1, B, H) when there is one (fused) layer and direction
-            if s.ndim != 3:
-                s = F.stack([f[i] for f in finals], axis=0)  # (L*D, B, H)
+            s = F.stack([f[i] for f in finals], axis=0)  # (L*D, B, H)
             states.append(s.reshape(s.shape[0], s.shape[2]) if unbatched else s)
         return output, (states[0] if self.N_STATES == 1 else tuple(states))
 
@@ -233,7 +269,7 @@ class RNN(_Recurrent):
         return {"nonlinearity": self.nonlinearity}
 
     def _step(self, x_t, states, params):
-        return (rnn_step(x_t, states[0], params, self.nonlinearity, self.fused),)
+        return (rnn_step(x_t, states[0], params, self.nonlinearity),)
 
 
 class LSTM(_Recurrent):
@@ -251,7 +287,7 @@ class LSTM(_Recurrent):
                     set_forget_bias(self, self._suffix(layer, d), hidden_size, forget_bias)
 
     def _step(self, x_t, states, params):
-        return lstm_step(x_t, states[0], states[1], params, self.fused)
+        return lstm_step(x_t, states[0], states[1], params)
 
 
 class GRU(_Recurrent):
@@ -268,4 +304,4 @@ class GRU(_Recurrent):
         return {"reset_after": self.reset_after}
 
     def _step(self, x_t, states, params):
-        return (gru_step(x_t, states[0], params, self.reset_after, self.fused),)
+        return (gru_step(x_t, states[0], params, self.reset_after),)

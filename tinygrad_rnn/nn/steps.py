@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn import expansion
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tape import scope
@@ -42,8 +43,11 @@ def _affine(x, h, p):
 def rnn_step(x: Tensor, h: Tensor, p: tuple, nonlinearity: str = "tanh", fused: bool = False):
     """Elman: a^(t) = U x^(t) + W h^(t-1) + b,  h^(t) = tanh(a^(t))  (or relu). -> (B, H)."""
     if fused:
+        anchor = expansion.begin()
         args = (x, h, p[0], p[1], bias_or_zeros(p[2], p[0]), bias_or_zeros(p[3], p[1]))
-        return apply(REGISTRY["rnn_cell"], args, {"nonlinearity": nonlinearity})
+        out = apply(REGISTRY["rnn_cell"], args, {"nonlinearity": nonlinearity})
+        expansion.record([out], lambda: [rnn_step(x, h, p, nonlinearity)], anchor)
+        return out
     with scope(role="a"):
         a = _affine(x, h, p)
     with scope(role="h"):
@@ -57,10 +61,12 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
     c^(t) = f * c^(t-1) + i * g,   h^(t) = o * tanh(c^(t)).   -> (h, c), each (B, H).
     """
     if fused:
+        anchor = expansion.begin()
         args = (x, h, c, p[0], p[1], bias_or_zeros(p[2], p[0]), bias_or_zeros(p[3], p[1]))
         hc = apply(REGISTRY["lstm_cell"], args, {})
         with scope(role="h"):
             h2, c2 = F.split(hc, 2, axis=-1)
+        expansion.record([h2, c2], lambda: lstm_step(x, h, c, p), anchor)
         return h2, c2
     with scope(role="gates"):
         z = _affine(x, h, p)
@@ -87,8 +93,11 @@ def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bo
     n = tanh(W_in x + b_in + W_hn (r * h) + b_hn). Then h^(t) = (1 - z) * n + z * h^(t-1).
     """
     if fused:
+        anchor = expansion.begin()
         args = (x, h, p[0], p[1], bias_or_zeros(p[2], p[0]), bias_or_zeros(p[3], p[1]))
-        return apply(REGISTRY["gru_cell"], args, {"reset_after": bool(reset_after)})
+        out = apply(REGISTRY["gru_cell"], args, {"reset_after": bool(reset_after)})
+        expansion.record([out], lambda: [gru_step(x, h, p, reset_after)], anchor)
+        return out
     w_ih, w_hh, b_ih, b_hh = p
     H = w_hh.shape[1]
     with scope(role="gates"):

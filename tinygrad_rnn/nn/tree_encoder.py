@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn import expansion
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
 from tinygrad_rnn.nn.module import Module
@@ -84,6 +85,13 @@ class TreeEncoder(Module):
         self._check(schedule, mode, at)
         if mode == "per_node":
             return self._per_node(schedule, at)
+        anchor = expansion.begin()
+        logits = self._batched_logits(schedule, at)
+        # tr.trace opens the level-batched call into the per-node graph it stands for
+        expansion.record([logits], lambda: [self._per_node(schedule, at)], anchor)
+        return logits
+
+    def _batched_logits(self, schedule: TreeSchedule, at: str) -> Tensor:
         outs = self._batched(schedule)
         if at == "root":
             sources, picks = schedule.root_picks
@@ -99,9 +107,15 @@ class TreeEncoder(Module):
         """Node representations p (the classifier's input): (N, H) in node-id order."""
         self._check(schedule, mode, "nodes")
         if mode == "per_node":
-            outs = self._per_node_states(schedule)[1]
-            return F.concat(outs) if len(outs) > 1 else outs[0]
+            return self._encode_per_node(schedule)
+        anchor = expansion.begin()
         outs = self._batched(schedule)
+        p = F.concat(outs) if len(outs) > 1 else outs[0]
+        expansion.record([p], lambda: [self._encode_per_node(schedule)], anchor)
+        return p
+
+    def _encode_per_node(self, schedule: TreeSchedule) -> Tensor:
+        outs = self._per_node_states(schedule)[1]
         return F.concat(outs) if len(outs) > 1 else outs[0]
 
     def loss(
