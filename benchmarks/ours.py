@@ -3,8 +3,8 @@ every step, backward, clip_grad_value, Adagrad.
 
 Three ways to write the same model:
 
-* ``fused``: as a user would: ``tr.nn.RNN/LSTM/GRU(..., fused=True)`` on one-hot inputs (T, B, V),
-  ``tr.nn.Linear`` on the stacked outputs, ``tr.F.cross_entropy``, ``tr.optim.Adagrad``;
+* ``fused``: as a user would: ``tr.nn.RNN/LSTM/GRU(...)`` (fused, the default) on one-hot inputs
+  (T, B, V), ``tr.nn.Linear`` on the stacked outputs, ``tr.F.cross_entropy``, ``tr.optim.Adagrad``;
 * ``composite``: the same with ``fused=False`` (every gate a node, for pictures and teaching);
 * ``embed``: the fastest the current library allows without fused cells taking a precomputed
   input projection: one-hot times W_ih is a row lookup, so ``F.embedding`` of W_ih^T (plus b_ih)
@@ -65,7 +65,7 @@ def _trainer(forward, named: dict, recipe: Recipe, eps_inside_sqrt: bool) -> Wor
         return out
 
     def nodes() -> int:
-        return sum(n.kind == "op" for n in tr.trace(forward()).nodes)
+        return sum(n.kind == "op" for n in tr.trace(forward(), expand=False).nodes)
 
     def phased(acc: dict):
         t = [time.perf_counter()]

@@ -1,6 +1,9 @@
-"""Picture of a long unroll: a T-step LSTM (composite cells, every gate a node), traced into a
-``tr.Graph``, drawn by ``viz.draw(view="unrolled")`` (middle steps collapsed, the default) and
-rendered to SVG by ``viz.render``. Absolute times; there is no reference to compare with.
+"""Picture of a long unroll: a T-step LSTM traced into a ``tr.Graph`` (every gate a node),
+drawn by ``viz.draw(view="unrolled")`` and rendered to SVG by ``viz.render``.
+
+The default (fused) layer is traced by rerunning its composite cells (``tr.trace`` opens the
+fused call), so it is compared with tracing and drawing the same layer built with
+``fused=False``, which records the composite graph while training: ratio = default / composite.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tr
-from benchmarks.report import Row, skipped
-from benchmarks.timing import median_time
+from benchmarks.report import Row, at_most, skipped
+from benchmarks.timing import interleave, median_time
 
 
 def _viz():
@@ -25,9 +28,9 @@ def _viz():
     return viz if callable(getattr(viz, "draw", None)) else None
 
 
-def _lstm_loss(V: int, H: int, T: int) -> tr.Tensor:
+def _lstm_loss(V: int, H: int, T: int, fused: bool = False) -> tr.Tensor:
     ids = np.random.default_rng(0).integers(0, V, T + 1)
-    lstm, head = tr.nn.LSTM(V, H, fused=False, rng=0), tr.nn.Linear(H, V, rng=1)
+    lstm, head = tr.nn.LSTM(V, H, fused=fused, rng=0), tr.nn.Linear(H, V, rng=1)
     out, _ = lstm(np.eye(V)[ids[:-1]])
     loss = tr.F.cross_entropy(head(out), ids[1:])
     loss.backward(retain_grads=True)  # so the picture can show gradients
@@ -39,8 +42,11 @@ def render_rows(V: int, H: int, T: int, repeat: int) -> list[Row]:
     viz = _viz()
     if viz is None:
         return [skipped(group, "render unrolled LSTM", "viz cannot be imported or has no draw")]
-    loss = _lstm_loss(V, H, T)
+    loss, fast = _lstm_loss(V, H, T), _lstm_loss(V, H, T, fused=True)
     graph = tr.trace(loss)
+    t = interleave({"composite": lambda: viz.draw(tr.trace(loss), view="unrolled"),
+                    "default": lambda: viz.draw(tr.trace(fast), view="unrolled")},
+                   repeat, 1, warmup=1)
     t_trace = median_time(lambda: tr.trace(loss), repeat)
     t_draw = median_time(lambda: viz.draw(graph, view="unrolled"), repeat)
     digraph = viz.draw(graph, view="unrolled")
@@ -48,7 +54,11 @@ def render_rows(V: int, H: int, T: int, repeat: int) -> list[Row]:
     rows = [Row(group, "tr.trace(loss)", "—", "default", "float64", "ms", t_trace * 1e3,
                 note=note),
             Row(group, "viz.draw(view='unrolled')", "—", "default", "float64", "ms",
-                t_draw * 1e3, note="middle steps collapsed (default)")]
+                t_draw * 1e3, note="middle steps collapsed (default)"),
+            Row(group, "trace + draw, default (fused) layer", "same with fused=False",
+                "default", "float64", "ms", t.ms("default"), t.ms("composite"),
+                t.ratio("default", "composite"), at_most(1.0),
+                note="the fused call is reopened by rerunning its composite cells")]
     renderers = viz.find_renderers()
     if not renderers:
         return rows + [skipped(group, "viz.render to SVG", "no Graphviz renderer found")]

@@ -174,12 +174,16 @@ def jsonable(v):
 
 
 def summarize(arr: np.ndarray, max_values: int) -> dict:
-    a = np.asarray(arr, dtype=np.float64)
+    """{shape, min, max, mean, norm} (and "values" when small) of an array, in float64.
+
+    Runs for every node and edge of a trace, so it calls the array's own reductions: the
+    ``np.min``-style wrappers cost more than the reductions themselves on small arrays."""
+    a = np.asarray(arr, dtype=np.float64).reshape(-1)
     d = {"shape": list(arr.shape)}
     if a.size:
         with np.errstate(all="ignore"):
-            d.update(min=float(np.min(a)), max=float(np.max(a)), mean=float(np.mean(a)),
-                     norm=float(np.sqrt(np.sum(a * a))))
+            d.update(min=float(a.min()), max=float(a.max()), mean=float(a.sum() / a.size),
+                     norm=float(np.sqrt(a @ a)))
     else:
         d["norm"] = 0.0
     if a.size <= max_values:
@@ -246,7 +250,7 @@ def _node_of(i: int, t, max_values: int, site: str | None) -> Node:
     return Node(
         id=i, kind="op" if node is not None else _leaf_kind(t),
         op=node.op.name if node is not None else None, name=t.name,
-        shape=list(t.shape), dtype=str(t.dtype),
+        shape=list(t.shape), dtype=t.data.dtype.name,
         params={k: jsonable(v) for k, v in node.params.items()} if node is not None else {},
         meta=meta, value=summarize(t.data, max_values),
         grad=summarize(t.grad, max_values) if t.grad is not None else None)
