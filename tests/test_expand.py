@@ -183,3 +183,27 @@ def test_tree_encode_opens_too():
         loss.backward(retain_grads=True)
         graphs.append(tr.trace(loss))
     assert_same_graph(*graphs)
+
+
+def test_exercise_and_replay_of_a_default_layer_are_the_composite_ones():
+    """The teaching tools read the expanded trace: the same questions, answers and frames."""
+    viz = pytest.importorskip("viz")
+    runs = [run_layer(tr.nn.GRU, fused, {})[1] for fused in (True, False)]
+    sheets = [viz.exercise(loss, blank=6, seed=0).worksheet() for loss in runs]
+    assert _rounded(sheets[0]) == _rounded(sheets[1])
+    with pytest.warns(viz.SummaryWarning):  # 402 backward steps: the first 40 are compared
+        frames = [viz.replay_frames(tr.trace(loss), max_frames=40) for loss in runs]
+    assert [f.caption for f in frames[0]] == [f.caption for f in frames[1]]
+
+
+def test_contribution_matrix_of_a_default_layer_is_the_composite_one():
+    from tinygrad_rnn import analysis
+    mats = []
+    for fused in (True, False):
+        rng = np.random.default_rng(3)
+        m, head = tr.nn.RNN(3, 4, fused=fused, rng=2), tr.nn.Linear(4, 2, rng=3)
+        out, _ = m(rng.standard_normal((6, 1, 3)))
+        losses = [tr.F.cross_entropy(head(out[t]), [t % 2]) for t in range(6)]
+        mats.append(analysis.contribution_matrix(losses, m.weight_hh_l0))
+    np.testing.assert_allclose(mats[0], mats[1], rtol=0, atol=1e-12)
+    assert np.abs(np.triu(mats[0].sum(axis=(2, 3)), 1)).max() == 0  # causality
