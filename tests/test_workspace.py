@@ -115,3 +115,28 @@ def test_threads_running_the_same_op_get_their_own_buffers():
     for k in range(2):
         for got in results[k]:
             np.testing.assert_array_equal(got, alone[k])
+
+
+def test_the_count_rule_is_probed_and_reuse_stops_where_it_does_not_hold(monkeypatch):
+    assert workspace._probe() == workspace._FREE is not None  # holds on this interpreter
+    a = workspace.empty("k", (4,), np.float64)
+    where = _addr(a)
+    del a
+    monkeypatch.setattr(workspace, "_FREE", None)  # as on an interpreter where it fails
+    b = workspace.empty("k", (4,), np.float64)
+    assert _addr(b) != where and b.shape == (4,)
+
+
+def test_a_view_kept_across_training_steps_keeps_its_values():
+    """Only a slice of a fused layer's output is kept (the tensor itself dies): later steps,
+    which recycle the dead graphs' buffers, must not write into it."""
+    rng = np.random.default_rng(2)
+    layer = tr.nn.LSTM(3, 8, rng=0)
+    out, _ = layer(tr.Tensor(rng.standard_normal((6, 4, 3))))
+    view = out.data[2:5, 1]
+    expected = view.copy()
+    del out
+    for _ in range(4):
+        o, _ = layer(tr.Tensor(rng.standard_normal((6, 4, 3))))
+        o.sum().backward()
+    np.testing.assert_array_equal(view, expected)

@@ -14,7 +14,8 @@ not a view a user kept. CPython's reference count says exactly that: every NumPy
 the buffer that owns the memory, so the buffer's count is back to the pool's own references
 only when no array made from it is alive. Nothing is ever overwritten while readable.
 
-At most :data:`KEEP` buffers per key are kept (a training loop needs two: the previous step's
+Whether that count rule holds is checked once, at import, by a probe (:func:`_probe`); where it
+does not, nothing is reused. At most :data:`KEEP` buffers per key are kept (a training loop needs two: the previous step's
 graph is alive until the next forward has replaced ``loss``) and at most :data:`MAX_BYTES` in
 all; :func:`clear` gives the memory back.
 """
@@ -32,7 +33,28 @@ MAX_BYTES = 512 * 2**20
 
 _pool: dict = {}  # key -> list of 1-D uint8 buffers
 _lock = threading.Lock()
-_FREE = 3  # references of a free buffer seen by getrefcount: the list, the loop name, the call
+
+
+def _refs(bufs: list, i: int) -> int:
+    """The reference count of ``bufs[i]`` as this function sees it. Which number means "free"
+    depends on the interpreter (CPython documents counts as unstable across versions: 3.14
+    skips some increments), so :func:`_probe` calibrates it with this same function."""
+    return sys.getrefcount(bufs[i])
+
+
+def _probe() -> int | None:
+    """The count :func:`_refs` gives a buffer that only the pool holds, if the rule "a view
+    alive raises it, its death lowers it back" holds on this interpreter; else None (and no
+    buffer is ever reused)."""
+    bufs = [np.empty(8, np.uint8)]
+    free = _refs(bufs, 0)
+    view = bufs[0][:4].view(np.float32)
+    held = _refs(bufs, 0)
+    del view
+    return free if held > free and _refs(bufs, 0) == free else None
+
+
+_FREE = _probe()
 
 
 def empty(key, shape, dtype) -> np.ndarray:
@@ -41,12 +63,14 @@ def empty(key, shape, dtype) -> np.ndarray:
     dtype = np.dtype(dtype)
     shape = tuple(shape)
     nbytes = math.prod(shape) * dtype.itemsize
+    if _FREE is None:  # the reference-count rule does not hold here: never reuse
+        return np.empty(shape, dtype)
     with _lock:
         bufs = _pool.setdefault(key, [])
         small = None
-        for i in range(len(bufs)):  # not enumerate: its reused tuple would hold a reference
-            buf = bufs[i]
-            if sys.getrefcount(buf) == _FREE:
+        for i in range(len(bufs)):
+            if _refs(bufs, i) == _FREE:
+                buf = bufs[i]
                 if buf.nbytes >= nbytes:
                     return _view(buf, nbytes, shape, dtype)
                 small = i
