@@ -12,6 +12,7 @@ import weakref
 import numpy as np
 
 from tinygrad_rnn import autodiff
+from tinygrad_rnn.accumulate import describe_inputs
 from tinygrad_rnn.dtypes import as_float_array
 from tinygrad_rnn.errors import AnomalyError, ArgumentError, DTypeError, ShapeError
 from tinygrad_rnn.ops import REGISTRY
@@ -64,7 +65,7 @@ def apply(op, inputs: tuple, params: dict) -> Tensor:
     if _anomaly.get() and not np.all(np.isfinite(out)):
         raise AnomalyError(f"detect_anomaly: forward of op '{op.name}' "
                            f"({current_frame().where() or 'top level'}) produced NaN/Inf; "
-                           f"inputs: {autodiff.describe_inputs(inputs)}")
+                           f"inputs: {describe_inputs(inputs)}")
     # Tensor._make inlined: this runs once per op
     t = _new(Tensor)
     t.data = out

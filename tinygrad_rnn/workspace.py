@@ -15,9 +15,9 @@ the buffer that owns the memory, so the buffer's count is back to the pool's own
 only when no array made from it is alive. Nothing is ever overwritten while readable.
 
 Whether that count rule holds is checked once, at import, by a probe (:func:`_probe`); where it
-does not, nothing is reused. At most :data:`KEEP` buffers per key are kept (a training loop needs two: the previous step's
-graph is alive until the next forward has replaced ``loss``) and at most :data:`MAX_BYTES` in
-all; :func:`clear` gives the memory back.
+does not, nothing is reused. At most :data:`KEEP` buffers per key are kept (a training loop
+needs two: the previous step's graph is alive until the next forward has replaced ``loss``) and
+at most :data:`MAX_BYTES` in all; :func:`clear` gives the memory back.
 """
 
 from __future__ import annotations

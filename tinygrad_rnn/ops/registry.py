@@ -81,7 +81,7 @@ class SliceGrad:
     cost a zero-filled copy of the whole input per use: T slices of a (T, B, G) input projection
     would write T times (T, B, G), and an LSTM's four gate slices of (B, 4H) four times (B, 4H).
     The tape instead adds ``value`` into one gradient buffer per input, in place
-    (:func:`tinygrad_rnn.autodiff._walk`); :meth:`dense` gives the plain array where one is
+    (:class:`tinygrad_rnn.accumulate.Gradients`); :meth:`dense` gives the plain array where one is
     needed (leaf gradients of another dtype, kept per-edge gradients, anomaly checks).
     """
 
