@@ -207,3 +207,17 @@ def test_contribution_matrix_of_a_default_layer_is_the_composite_one():
         mats.append(analysis.contribution_matrix(losses, m.weight_hh_l0))
     np.testing.assert_allclose(mats[0], mats[1], rtol=0, atol=1e-12)
     assert np.abs(np.triu(mats[0].sum(axis=(2, 3)), 1)).max() == 0  # causality
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm"])
+def test_tree_pictures_of_a_level_batched_model_are_the_per_node_ones(name):
+    viz = pytest.importorskip("viz")
+    sched = build_schedule(forest(5), VOCAB)
+    texts = []
+    for mode in ("batched", "per_node"):
+        loss = MODELS[name]().loss(sched, mode=mode)
+        loss.backward(retain_grads=True)
+        g = tr.trace(loss)
+        texts.append([_rounded(viz.draw(g, view=v, max_nodes=5000).source)
+                      for v in ("tree", "backward")])
+    assert texts[0] == texts[1]
