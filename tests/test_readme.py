@@ -48,3 +48,10 @@ def test_the_two_commands_are_the_ones_ci_runs():
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert TOUR in ci and TESTS in ci and ci.index(TOUR) < ci.index(TESTS)
     assert ".venv/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_one_version_number():
+    import tinygrad_rnn as tr
+
+    meta = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'\nversion = "{tr.__version__}"\n' in meta

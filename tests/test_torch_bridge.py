@@ -164,6 +164,15 @@ def test_the_copy_is_independent():
     assert not np.allclose(ours.weight.data, back.weight.detach().numpy())
 
 
+def test_state_dict_moves_by_name():
+    """The README's way without the bridge: our state_dict loads into PyTorch's module."""
+    ours = tr.nn.GRU(I, H, num_layers=2, bidirectional=True, rng=0)
+    theirs = torch.nn.GRU(I, H, num_layers=2, bidirectional=True).double()
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    for name, p in theirs.named_parameters():
+        np.testing.assert_array_equal(p.detach().numpy(), getattr(ours, name).data)
+
+
 class MyLSTM(torch.nn.LSTM):
     pass
 
