@@ -267,3 +267,21 @@ def test_checkpoint_resume_is_bit_for_bit(tmp_path):
     run(c, opt_c, data[3:])
     for (n, p), (_, q) in zip(a.named_parameters(), c.named_parameters()):
         np.testing.assert_array_equal(p.data, q.data, err_msg=n)
+
+
+def test_sequential_chains_and_names_like_pytorch():
+    """Children named "0", "1", ... (or by dict keys), parameters "0.weight", ...; y = m2(m1(x))."""
+    lin1, lin2 = tr.nn.Linear(3, 4, rng=0), tr.nn.Linear(4, 2, rng=1)
+    seq = tr.nn.Sequential(lin1, tr.nn.Tanh(), lin2, tr.nn.Sigmoid())
+    assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert len(seq) == 4 and seq[2] is lin2
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    want = lin2(lin1(x).tanh()).sigmoid().data
+    np.testing.assert_allclose(seq(x).data, want, atol=1e-15)
+    named = tr.nn.Sequential({"fc": tr.nn.Linear(3, 3, rng=0), "act": tr.nn.ReLU()})
+    assert [n for n, _ in named.named_parameters()] == ["fc.weight", "fc.bias"]
+    assert (named(x).data >= 0).all()
+    with pytest.raises(tr.DTypeError, match="item '1'"):
+        tr.nn.Sequential(lin1, np.tanh)
+    with pytest.raises(tr.ArgumentError, match="'forward'"):
+        tr.nn.Sequential({"forward": lin1})

@@ -34,8 +34,24 @@ def test_ten_line_quickstart_runs_and_draws(tmp_path):
     assert out.is_file() and out.stat().st_size > 500
 
 
+TOUR = ('python3 -m venv .venv && .venv/bin/python -m pip install -q -e ".[render]" && '
+        '.venv/bin/python -m tinygrad_rnn tour')
+TESTS = ('python3 -m venv .venv && .venv/bin/python -m pip install -q -e ".[dev,render]" && '
+         '.venv/bin/python -m pytest -q')
+
+
 def test_the_two_commands_are_the_ones_ci_runs():
+    """Each README line sets up the project's .venv and runs; CI runs exactly these two lines,
+    in this order, so a missing set-up step fails CI."""
     commands = README.split("## The two commands")[1].split("```bash\n")[1].split("```")[0]
-    lines = [ln.split("#")[0].strip() for ln in commands.strip().splitlines()]
-    assert lines == ["python -m tinygrad_rnn tour", "python -m pytest -q"]
-    assert "python -m pytest -q" in (ROOT / ".ci" / "run").read_text()
+    assert commands.strip().splitlines() == [TOUR, TESTS]
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert TOUR in ci and TESTS in ci and ci.index(TOUR) < ci.index(TESTS)
+    assert ".venv/" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_one_version_number():
+    import tinygrad_rnn as tr
+
+    meta = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'\nversion = "{tr.__version__}"\n' in meta

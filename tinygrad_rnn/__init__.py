@@ -21,6 +21,7 @@ from tinygrad_rnn.errors import (
     ArgumentError,
     DTypeError,
     GradError,
+    MissingDependencyError,
     ParseError,
     ShapeError,
     TinyGradRNNError,
@@ -32,12 +33,12 @@ from tinygrad_rnn.tape import detect_anomaly, is_grad_enabled, no_grad, scope
 from tinygrad_rnn.tensor import Tensor
 from tinygrad_rnn.threads import blas_threads
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Tensor", "functional", "F", "analysis", "data", "nn", "optim", "bptt", "decode", "handbptt",
     "tbptt", "truncation_cost", "concat", "stack", "split", "where", "no_grad", "scope",
     "detect_anomaly", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace", "Graph",
     "Node", "Edge", "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError", "ArgumentError",
-    "GradError", "AnomalyError", "ParseError", "blas_threads",
+    "GradError", "AnomalyError", "ParseError", "MissingDependencyError", "blas_threads",
 ]

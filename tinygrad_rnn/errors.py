@@ -40,3 +40,7 @@ class ParseError(TinyGradRNNError, ValueError):
         super().__init__(message)
         self.line = line
         self.column = column
+
+
+class MissingDependencyError(TinyGradRNNError, ImportError):
+    """An optional package a function needs is not installed; the message names the extra."""

@@ -153,6 +153,18 @@ class Module:
                 self.load_state_dict(before)  # all or nothing
                 raise
 
+    def to_torch(self):
+        """The equal ``torch.nn`` module: same options, parameters copied by name, same mode.
+
+        For RNN, LSTM, GRU, the cells, Linear, Embedding, Dropout, Tanh, ReLU, Sigmoid and a
+        Sequential of those (the inverse of ``tr.nn.from_torch``). Needs PyTorch
+        (``pip install "tinygrad-rnn[torch]"``); float64 parameters give a float64 torch module.
+        Any module's ``state_dict()`` also loads into PyTorch's equal module by the same names.
+        """
+        from tinygrad_rnn.nn.torch_bridge import to_torch  # torch stays optional
+
+        return to_torch(self)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
 
