@@ -83,7 +83,10 @@ def run_tour(out: str = "tour", tiny: bool = False, only=None, log=print) -> str
         log(f"[{n}/{len(todo)}] {title} ...", flush=True)
         ch, t0 = Chapter(key, title, seeds), time.perf_counter()
         try:
-            build(tour, ch)
+            # the tour's models are small: a multi-threaded BLAS on a busy machine made one
+            # chapter 3x slower than with one thread (README, Speed)
+            with tr.blas_threads(1):
+                build(tour, ch)
         finally:
             tr.set_default_dtype(dtype)  # a chapter never leaks a global setting
         ch.seconds = time.perf_counter() - t0
