@@ -8,6 +8,7 @@ from tinygrad_rnn.errors import TinyGradRNNError
 INSTALL_HINT = ('install a Graphviz renderer: `pip install "tinygrad-rnn[render]"` (the '
                 'graphviz-pure renderer, no system package needed) or `apt-get install graphviz` '
                 '(Debian/Ubuntu; `brew install graphviz` on macOS)')
+PLOT_HINT = 'install matplotlib: `pip install "tinygrad-rnn[plot]"` (or `pip install matplotlib`)'
 
 
 class VizError(TinyGradRNNError):
@@ -28,6 +29,10 @@ class RendererNotFoundError(RenderError):
 
 class OptionError(VizError, ValueError):
     """A drawing option has a bad value (unknown view, node to highlight not found, ...)."""
+
+
+class MatplotlibNotFoundError(VizError, ImportError):
+    """A chart of :mod:`viz.plots` was asked for and matplotlib (the ``plot`` extra) is missing."""
 
 
 class SummaryWarning(UserWarning):
