@@ -46,10 +46,12 @@ def _tqdm():
 
 class _Quiet:
     """What :func:`progress` returns without an iterable when bars are off: the same methods a
-    manual tqdm bar is driven by, doing nothing."""
+    manual tqdm bar is driven by, counting in ``n`` and showing nothing."""
+
+    n = 0
 
     def update(self, n=1) -> None:
-        pass
+        self.n += n
 
     def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
         pass
