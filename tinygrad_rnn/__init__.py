@@ -21,6 +21,7 @@ from tinygrad_rnn.errors import (
     ArgumentError,
     DTypeError,
     GradError,
+    GraphFormatError,
     ParseError,
     ShapeError,
     TinyGradRNNError,
@@ -39,5 +40,5 @@ __all__ = [
     "tbptt", "truncation_cost", "concat", "stack", "split", "where", "no_grad", "scope",
     "detect_anomaly", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace", "Graph",
     "Node", "Edge", "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError", "ArgumentError",
-    "GradError", "AnomalyError", "ParseError", "blas_threads",
+    "GradError", "GraphFormatError", "AnomalyError", "ParseError", "blas_threads",
 ]

@@ -17,11 +17,13 @@ reverse of it (ids alone do not say so: ``b + a`` gets ``b``'s ops first even wh
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinygrad_rnn.errors import ArgumentError, DTypeError
+from tinygrad_rnn.errors import ArgumentError, DTypeError, GraphFormatError
+from tinygrad_rnn.graph_io import check_fields, check_schema, parse_graph_json, read_graph_file
 
 SCHEMA_VERSION = 1
 
@@ -93,17 +95,40 @@ class Graph:
 
     @classmethod
     def from_dict(cls, d: dict) -> Graph:
-        if not isinstance(d, dict) or "nodes" not in d or "edges" not in d:
+        """The Graph of ``to_dict()``'s output; a malformed dict raises ``GraphFormatError``
+        naming the field and the node (or edge) index, a newer schema says so."""
+        if not isinstance(d, dict):
             raise DTypeError("Graph.from_dict: expected a dict with 'nodes' and 'edges' (the "
-                             "output of Graph.to_dict())")
-        g = cls([Node(**n) for n in d["nodes"]], [Edge(**e) for e in d["edges"]],
-                list(d.get("roots", [])), list(d.get("order") or []))
-        g.check()
-        return g
+                             f"output of Graph.to_dict()); got {type(d).__name__}")
+        return cls._checked(d, "Graph.from_dict")
 
     @classmethod
-    def from_json(cls, text: str) -> Graph:
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text, *, max_bytes: int | None = None) -> Graph:
+        """The Graph of ``to_json()``'s output (``str``, or UTF-8 ``bytes``). Text over
+        ``max_bytes`` (default 512 MB), not UTF-8, not JSON, nested too deeply or from a newer
+        version raises ``GraphFormatError`` saying which."""
+        source = "Graph.from_json: the graph JSON"
+        return cls._checked(parse_graph_json(text, source=source, max_bytes=max_bytes), source)
+
+    @classmethod
+    def from_file(cls, path, *, max_bytes: int | None = None) -> Graph:
+        """The Graph in a JSON file written with ``to_json()``; every problem with the file
+        (missing, over ``max_bytes``, truncated, not UTF-8, ...) is a ``GraphFormatError``
+        naming it."""
+        d = read_graph_file(path, max_bytes=max_bytes)
+        return cls._checked(d, f"Graph.from_file: graph file {os.fspath(path)!r}")
+
+    @classmethod
+    def _checked(cls, d: dict, source: str) -> Graph:
+        check_schema(d, SCHEMA_VERSION, source)
+        check_fields(d, source, required=True)
+        g = cls([Node(**n) for n in d["nodes"]], [Edge(**e) for e in d["edges"]],
+                list(d.get("roots") or []), list(d.get("order") or []))
+        try:
+            g.check()
+        except ArgumentError as exc:
+            raise GraphFormatError(f"{source}: {exc}") from None
+        return g
 
     def in_edges(self, node_id: int) -> list:
         return sorted((e for e in self.edges if e.dst == node_id), key=lambda e: e.arg)

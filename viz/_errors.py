@@ -3,6 +3,7 @@ would expect, so ``except ValueError`` / ``except RuntimeError`` keep working.""
 
 from __future__ import annotations
 
+from tinygrad_rnn.errors import GraphFormatError as CoreGraphFormatError
 from tinygrad_rnn.errors import TinyGradRNNError
 
 INSTALL_HINT = ('install a Graphviz renderer: `pip install "tinygrad-rnn[render]"` (the '
@@ -15,8 +16,9 @@ class VizError(TinyGradRNNError):
     """Base class of the errors ``viz`` raises on purpose."""
 
 
-class GraphFormatError(VizError, ValueError):
-    """The input is not a graph ``viz`` can draw (bad dict, bad JSON, unknown type)."""
+class GraphFormatError(VizError, CoreGraphFormatError):
+    """The input is not a graph ``viz`` can draw (bad dict, bad JSON, unknown type); also a
+    ``tr.GraphFormatError`` (and a ``ValueError``), so one ``except`` catches both packages'."""
 
 
 class RenderError(VizError, RuntimeError):
