@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import small_rnn_graph
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -136,18 +137,7 @@ json_values = st.recursive(
     max_leaves=8)
 
 
-def _small_graph():
-    W = tr.Tensor(np.eye(2) * 0.5, requires_grad=True, name="W")
-    h = tr.Tensor(np.ones(2))
-    for t in range(2):
-        with tr.scope("rnn", step=t):
-            h = (W @ h).tanh()
-    loss = h.sum()
-    loss.backward(retain_grads=True)
-    return tr.trace(loss)
-
-
-GRAPH_JSON = _small_graph().to_json()
+GRAPH_JSON = small_rnn_graph(T=2).to_json()
 
 
 def _only_format_errors(fn, *args, **kwargs):

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
+from conftest import small_rnn_graph
 
 import tinygrad_rnn as tr
 import viz
@@ -15,14 +15,7 @@ import viz
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    W = tr.Tensor(np.eye(2) * 0.5, requires_grad=True, name="W")
-    h = tr.Tensor(np.ones(2))
-    for t in range(3):
-        with tr.scope("rnn", step=t):
-            h = (W @ h).tanh()
-    loss = h.sum()
-    loss.backward(retain_grads=True)
-    g = tr.trace(loss)
+    g = small_rnn_graph(T=3)
     path = tmp_path_factory.mktemp("graphs") / "good.json"
     path.write_text(g.to_json(), encoding="utf-8")
     return g, path
