@@ -77,14 +77,8 @@ def main(argv=None):
     ap.add_argument("--draw", default=None, help="folder for the pictures")
     args = ap.parse_args(argv)
     T, H = (8, 8) if args.tiny else (args.steps, args.hidden)
-    print("1. ||dh^(T-1)/dh^(k)|| in a linear RNN, k = 0 .. T-1 (every 3rd k):")
-    strips, decay, curves = {}, {}, {}
-    for rho in (0.3, 1.0, 1.7):
-        v = linear_rnn_jacobians(rho, 11)
-        show(f"rho(W) = {rho}", v[::3])
-        strips[f"linear_rho_{rho}"] = (v, f"||dh^(10)/dh^(k)||, rho(W) = {rho}")
-        decay[rho] = v[::-1]  # by distance t - k = 10 - k
-    print(f"   (0.3^10 = {0.3**10:.1e}, 1.7^10 = {1.7**10:.0f})")
+    strips, curves = {}, {}
+    decay = linear_section(strips)
     x = np.random.default_rng(4).standard_normal((T, 1, 3))
     print(f"2. ||dL/dh^(t)|| with the loss at the last step, t = 0 .. {T - 1} (every 4th t):")
     graphs = {}
@@ -114,6 +108,20 @@ def main(argv=None):
     if args.draw:
         draw(args.draw, strips, norms, graphs["LSTM"])
         charts(args.draw, decay, curves)
+
+
+def linear_section(strips: dict) -> dict:
+    """Part 1, printed and added to ``strips``; returns ||dh^(10)/dh^(k)|| per rho by the
+    distance 10 - k (what the chart puts on its x axis)."""
+    print("1. ||dh^(T-1)/dh^(k)|| in a linear RNN, k = 0 .. T-1 (every 3rd k):")
+    decay = {}
+    for rho in (0.3, 1.0, 1.7):
+        v = linear_rnn_jacobians(rho, 11)
+        show(f"rho(W) = {rho}", v[::3])
+        strips[f"linear_rho_{rho}"] = (v, f"||dh^(10)/dh^(k)||, rho(W) = {rho}")
+        decay[rho] = v[::-1]
+    print(f"   (0.3^10 = {0.3**10:.1e}, 1.7^10 = {1.7**10:.0f})")
+    return decay
 
 
 def draw(folder, strips, norms, lstm_graph):

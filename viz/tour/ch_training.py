@@ -60,18 +60,23 @@ def tbptt(tour, ch) -> None:
     ch.say(f"What truncation costs, on one sequence of T = {T}: the truncated gradient against "
            "the full one, per weight (cosine 1 and ratio 1 = no loss). The dependence here is "
            "2 steps long, so k2 &ge; 3 recovers most of the gradient of W_hh:")
-    costs = {"cosine, $W_{hh}$": {}, "norm ratio, $W_{hh}$": {}}
+    costs = {}
     for k2 in (1, 2, 4, 8):
         cost = tr.truncation_cost(task.step, task.loss, task.params, task.xs, h0, k1=k2, k2=k2)
-        c = cost[task.cell.weight_hh.name]
+        costs[k2] = c = cost[task.cell.weight_hh.name]
         ch.number(f"TBPTT({k2}, {k2}) vs full BPTT, W_hh: cosine / norm ratio",
                   f"{c['cosine']:.3f} / {c['norm_ratio']:.3f}")
-        costs["cosine, $W_{hh}$"][k2], costs["norm ratio, $W_{hh}$"][k2] = c["cosine"], \
-            c["norm_ratio"]
-    tour.chart(ch, "cost", f"What truncation costs: TBPTT(k, k) vs full BPTT on T = {T}",
-               viz.plots.truncation_cost, costs, xlabel="window $k$ ($k_1 = k_2 = k$)")
+    _cost_chart(tour, ch, costs, T)
     ch.api = ("tr.tbptt(step_fn, loss_fn, xs, h0, k1, k2, on_window=...); "
               "tr.truncation_cost(...); h.detach(cut=True)")
+
+
+def _cost_chart(tour, ch, costs: dict, T: int) -> None:
+    """Cosine and norm ratio of W_hh's truncated gradient against the window k."""
+    series = {f"{label}, $W_{{hh}}$": {k: c[key] for k, c in costs.items()}
+              for label, key in (("cosine", "cosine"), ("norm ratio", "norm_ratio"))}
+    tour.chart(ch, "cost", f"What truncation costs: TBPTT(k, k) vs full BPTT on T = {T}",
+               viz.plots.truncation_cost, series, xlabel="window $k$ ($k_1 = k_2 = k$)")
 
 
 def _exploding_run(clip, steps: int, seed: int = 0):
@@ -146,12 +151,9 @@ def _last_step_norms(kind: str, x, H: int, **kw) -> dict:
     return {k: [v[t] for t in sorted(v)] for k, v in norms.items()}
 
 
-def vanishing(tour, ch) -> None:
-    """rho(W)^(t-k) in a linear RNN; how far back a last-step loss reaches in RNN/LSTM/GRU."""
-    ch.say("BPTT multiplies one Jacobian per step: dh<sup>(t)</sup>/dh<sup>(k)</sup> = "
-           "&prod; diag(f'(a)) W. In a linear RNN with an orthogonal W scaled by &rho;, "
-           "||dh<sup>(t)</sup>/dh<sup>(k)</sup>|| = &rho;<sup>t-k</sup> exactly: the seeds' "
-           "0.3<sup>10</sup> &asymp; 6e-6 vs 1.7<sup>10</sup> &asymp; 200.")
+def _linear_rnn(tour, ch) -> None:
+    """||dh^(10)/dh^(k)|| of h^(t) = W h^(t-1) + x^(t), W orthogonal times rho: strips and the
+    chart of the measured norms on the lines rho^(10-k)."""
     H, rng = 8, np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.standard_normal((H, H)))
     decay = {}
@@ -171,6 +173,15 @@ def vanishing(tour, ch) -> None:
         decay[rho] = row[::-1]  # by distance 10 - k
     tour.chart(ch, "decay", "||dh^(10)/dh^(k)|| measured (markers) on rho^(10-k) (lines)",
                viz.plots.jacobian_decay, decay)
+
+
+def vanishing(tour, ch) -> None:
+    """rho(W)^(t-k) in a linear RNN; how far back a last-step loss reaches in RNN/LSTM/GRU."""
+    ch.say("BPTT multiplies one Jacobian per step: dh<sup>(t)</sup>/dh<sup>(k)</sup> = "
+           "&prod; diag(f'(a)) W. In a linear RNN with an orthogonal W scaled by &rho;, "
+           "||dh<sup>(t)</sup>/dh<sup>(k)</sup>|| = &rho;<sup>t-k</sup> exactly: the seeds' "
+           "0.3<sup>10</sup> &asymp; 6e-6 vs 1.7<sup>10</sup> &asymp; 200.")
+    _linear_rnn(tour, ch)
     T = tour.size(30, 10)
     x = np.random.default_rng(4).standard_normal((T, 1, 3))
     ch.say(f"With tanh and gates: a loss at the last of T = {T} steps; how much gradient "
