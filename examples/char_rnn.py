@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tr
+from tinygrad_rnn.progress import echo, progress
 
 SHARED_TEXT = Path(__file__).resolve().parents[2] / "shared/data/tinyshakespeare/input.txt"
 FALLBACK = ("the cat sat on the mat. the dog sat on the log. a cat and a dog met on the mat. "
@@ -151,17 +152,8 @@ def run(args):
     model = CharModel(len(vocab), args.model, args.hidden, fused=not args.composite)
     opt = tr.optim.Adam(model.parameters(), lr=args.lr)
     rng = np.random.default_rng(0)
-    gen = batches(train, args.seq_len, args.batch, rng)
-    t0, step, budget = time.perf_counter(), 0, args.minutes * 60
-    report_every = max(1, args.steps // 10) if args.tiny else 100
-    while step < args.steps and time.perf_counter() - t0 < budget:
-        loss = train_step(model, opt, next(gen), args.clip)
-        step += 1
-        if step % report_every == 0:
-            el = time.perf_counter() - t0
-            print(f"step {step:6d}  train {loss:.3f} nats/char  {el / step * 1e3:.1f} ms/step  "
-                  f"[{el:.0f}s / {budget:.0f}s]", flush=True)
-    elapsed = time.perf_counter() - t0
+    step, elapsed, curves = fit(model, opt, batches(train, args.seq_len, args.batch, rng), val,
+                                args)
     val_loss = evaluate(model, val, args.seq_len, args.batch, n=4 if args.tiny else 32)
     print(f"validation: {val_loss:.3f} nats/char after {step} steps in {elapsed:.0f}s "
           f"({elapsed / max(step, 1):.3f} s/step); perplexity {np.exp(val_loss):.2f}")
@@ -171,7 +163,34 @@ def run(args):
     model.save(os.path.join(args.out, "char_rnn.npz"), optimizer=opt)
     if args.draw:
         draw(model, vocab, text[:7], args)
+        chart(curves, args)
     return val_loss
+
+
+def fit(model, opt, gen, val, args):
+    """Train until ``args.steps`` steps or ``args.minutes`` have passed, whichever comes first;
+    every report, print the training loss and a quick validation loss (8 batches; the final
+    figure uses 32). Returns the steps taken, the seconds, and the curves for the chart."""
+    t0, step, budget = time.perf_counter(), 0, args.minutes * 60
+    report_every = max(1, args.steps // 10) if args.tiny else 100
+    curves = {"training": [], "validation": {}}
+    # one bar for whichever limit binds: the fraction done is the larger of the two
+    bar = progress(total=100, desc=f"training {args.model}",
+                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}{postfix}")
+    with bar:
+        while step < args.steps and time.perf_counter() - t0 < budget:
+            loss = train_step(model, opt, next(gen), args.clip)
+            step += 1
+            curves["training"].append(loss)
+            el = time.perf_counter() - t0
+            bar.update(min(100, int(100 * max(step / args.steps, el / budget))) - bar.n)
+            bar.set_postfix_str(f"step {step}, loss {loss:.3f}", refresh=False)
+            if step % report_every == 0:
+                v = evaluate(model, val, args.seq_len, args.batch, n=2 if args.tiny else 8)
+                curves["validation"][step] = v
+                echo(f"step {step:6d}  train {loss:.3f}  val {v:.3f} nats/char  "
+                     f"{el / step * 1e3:.1f} ms/step  [{el:.0f}s / {budget:.0f}s]")
+    return step, time.perf_counter() - t0, curves
 
 
 # %% Pictures: the trained model on 6 characters, every gate a node
@@ -193,6 +212,24 @@ def draw(model, vocab, chars, args):
                             highlight="weight_hh_l0")
     for path in paths:
         print(f"drew {path}")
+
+
+def chart(curves, args):
+    """Training loss per step (with its running mean on long runs) and the validation loss at
+    every report, in nats/char, as SVG and PNG."""
+    import viz
+
+    smooth = 25 if len(curves["training"]) > 500 else 0
+    try:
+        fig = viz.plots.training_curves(curves, ylabel="loss (nats/char)", smooth=smooth,
+                                        title=f"Character-level {args.model.upper()}: "
+                                              "training and validation loss")
+    except viz.MatplotlibNotFoundError as exc:
+        print(f"no chart: {exc}")
+        return
+    for fmt in ("svg", "png"):
+        path = os.path.join(args.draw, f"char_{args.model}_training.{fmt}")
+        print(f"drew {viz.plots.save(fig, path)}")
 
 
 # %% Run: as a script with its command-line flags; as a notebook cell (no __file__) with

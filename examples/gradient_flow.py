@@ -77,13 +77,8 @@ def main(argv=None):
     ap.add_argument("--draw", default=None, help="folder for the pictures")
     args = ap.parse_args(argv)
     T, H = (8, 8) if args.tiny else (args.steps, args.hidden)
-    print("1. ||dh^(T-1)/dh^(k)|| in a linear RNN, k = 0 .. T-1 (every 3rd k):")
-    strips = {}
-    for rho in (0.3, 1.0, 1.7):
-        v = linear_rnn_jacobians(rho, 11)
-        show(f"rho(W) = {rho}", v[::3])
-        strips[f"linear_rho_{rho}"] = (v, f"||dh^(10)/dh^(k)||, rho(W) = {rho}")
-    print(f"   (0.3^10 = {0.3**10:.1e}, 1.7^10 = {1.7**10:.0f})")
+    strips, curves = {}, {}
+    decay = linear_section(strips)
     x = np.random.default_rng(4).standard_normal((T, 1, 3))
     print(f"2. ||dL/dh^(t)|| with the loss at the last step, t = 0 .. {T - 1} (every 4th t):")
     graphs = {}
@@ -92,6 +87,7 @@ def main(argv=None):
         h = [norms["h"][t] for t in range(T)]
         show(kind, h[::4])
         strips[f"{kind.lower()}_h"] = (h, f"{kind}: ||dL/dh^(t)||")
+        curves[kind] = h
         if "c" in norms:
             c = [norms["c"][t] for t in range(T)]
             show("LSTM cell state c", c[::4])
@@ -103,6 +99,7 @@ def main(argv=None):
                   f"saturated tanh units {sat:.0%}")
     _, fb, _ = last_step_gradients("LSTM", x, H, forget_bias=3.0)
     show("LSTM, forget bias 3", [fb["c"][t] for t in range(T)][::4])
+    curves["LSTM, forget bias 3"] = [fb["h"][t] for t in range(T)]
     print("  (the seeds: initialise the forget gate near 1 and the cell path carries gradient)")
     norms, err = contributions(T, H)
     print(f"3. contribution matrix C[t, k]: {T} x {T}, |sum - W.grad| = {err:.1e}; diagonal "
@@ -110,6 +107,21 @@ def main(argv=None):
           f"{np.nanmean(np.diag(norms, -3)) if T > 3 else float('nan'):.2e}")
     if args.draw:
         draw(args.draw, strips, norms, graphs["LSTM"])
+        charts(args.draw, decay, curves)
+
+
+def linear_section(strips: dict) -> dict:
+    """Part 1, printed and added to ``strips``; returns ||dh^(10)/dh^(k)|| per rho by the
+    distance 10 - k (what the chart puts on its x axis)."""
+    print("1. ||dh^(T-1)/dh^(k)|| in a linear RNN, k = 0 .. T-1 (every 3rd k):")
+    decay = {}
+    for rho in (0.3, 1.0, 1.7):
+        v = linear_rnn_jacobians(rho, 11)
+        show(f"rho(W) = {rho}", v[::3])
+        strips[f"linear_rho_{rho}"] = (v, f"||dh^(10)/dh^(k)||, rho(W) = {rho}")
+        decay[rho] = v[::-1]
+    print(f"   (0.3^10 = {0.3**10:.1e}, 1.7^10 = {1.7**10:.0f})")
+    return decay
 
 
 def draw(folder, strips, norms, lstm_graph):
@@ -125,6 +137,25 @@ def draw(folder, strips, norms, lstm_graph):
     print("drew", viz.render(m, os.path.join(folder, "contributions.svg"), missing="warn"))
     for path in viz.save_views(lstm_graph, folder, "lstm", views=("folded",)):
         print("drew", path)
+
+
+def charts(folder, decay, curves):
+    """The slide versions: measured ||dh^(t)/dh^(k)|| on the lines rho^(t-k), and how much
+    gradient reaches each step in each model (log axes), drawn with matplotlib."""
+    import os
+
+    import viz
+
+    try:
+        figs = {"jacobian_decay": viz.plots.jacobian_decay(decay),
+                "gradient_norms": viz.plots.gradient_norms(
+                    curves, title="A loss at the last step: how much gradient reaches $h^{(t)}$")}
+    except viz.MatplotlibNotFoundError as exc:
+        print(f"no charts: {exc}")
+        return
+    for name, fig in figs.items():
+        for fmt in ("svg", "png"):
+            print("drew", viz.plots.save(fig, os.path.join(folder, f"{name}.{fmt}")))
 
 
 # %% Run: as a script with its command-line flags; as a notebook cell (no __file__) with

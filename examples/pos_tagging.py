@@ -30,6 +30,7 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.nn.patterns import BiRNNTagger, ambiguous_tagging_corpus, pad_sequences
+from tinygrad_rnn.progress import echo, progress
 
 SHARED_EWT = Path(__file__).resolve().parents[2] / "shared/data/ud_english_ewt"
 SEED_SENTENCES = ["the comedian was entertaining the audience",
@@ -83,7 +84,9 @@ def train(model, data, args, budget_s, label):
     t0, epoch = time.perf_counter(), 0
     while epoch < args.epochs and time.perf_counter() - t0 < budget_s:
         total, n = 0.0, 0
-        for ids, gold, lengths in batches(data, args.batch, rng):
+        count = -(-len(data) // args.batch)  # batches per epoch
+        for ids, gold, lengths in progress(batches(data, args.batch, rng), total=count,
+                                           desc=f"{label} epoch {epoch + 1}"):
             loss = model.loss(ids, gold, lengths)
             loss.backward()
             tr.optim.clip_grad_norm(model.parameters(), 5.0)
@@ -92,7 +95,7 @@ def train(model, data, args, budget_s, label):
             total, n = total + loss.item(), n + 1
         epoch += 1
         el = time.perf_counter() - t0
-        print(f"  {label} epoch {epoch:3d}  train loss {total / n:.4f}  [{el:.0f}s]", flush=True)
+        echo(f"  {label} epoch {epoch:3d}  train loss {total / n:.4f}  [{el:.0f}s]")
     return epoch, time.perf_counter() - t0
 
 

@@ -37,6 +37,7 @@ from tinygrad_rnn.nn.patterns import (
     aggregation_task,
     pad_sequences,
 )
+from tinygrad_rnn.progress import progress
 
 
 def batch(seqs, labels, idx):
@@ -44,11 +45,11 @@ def batch(seqs, labels, idx):
     return ids, lengths, labels[idx]
 
 
-def train(model, seqs, labels, steps, batch_size, lr, rng):
+def train(model, seqs, labels, steps, batch_size, lr, rng, desc="training"):
     """Adam on random minibatches; returns the last loss."""
     opt = tr.optim.Adam(model.parameters(), lr=lr)
     loss = None
-    for _ in range(steps):
+    for _ in progress(range(steps), desc=desc, unit="step"):
         ids, lengths, y = batch(seqs, labels, rng.choice(len(seqs), batch_size, replace=False))
         loss = model.loss(ids, y, lengths)
         loss.backward()
@@ -80,7 +81,7 @@ def run_task(task, args):
                                    cell=args.cell, aggregate=method, rng=args.seed)
         t0 = time.perf_counter()
         loss = train(model, *train_set, args.steps, args.batch, args.lr,
-                     np.random.default_rng(args.seed))
+                     np.random.default_rng(args.seed), desc=f"{task} {method}")
         row[method], models[method] = accuracy(model, *test_set), model
         print(f"  {task:9s} {method:9s} train loss {loss:.3f}  test accuracy {row[method]:.3f}"
               f"  ({time.perf_counter() - t0:.1f}s)", flush=True)

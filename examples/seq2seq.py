@@ -21,6 +21,7 @@ import numpy as np
 import tinygrad_rnn as tr
 from tinygrad_rnn import decode
 from tinygrad_rnn.nn import patterns_toydata as P
+from tinygrad_rnn.progress import echo, progress
 
 PAD, BOS, EOS, VOCAB = P.PAD, P.BOS, P.EOS, P.REVERSAL_VOCAB  # digits 0-9 are ids 3..12
 pair_of = P.reversal_pair  # digits -> (source ids, target ids): reversed, zeros dropped
@@ -39,7 +40,7 @@ def make_model(fused=True):
 
 def train(model, data, steps, batch_size, tf_schedule, rng, label):
     opt = tr.optim.Adam(model.parameters(), lr=1e-2)
-    for i in range(steps):
+    for i in progress(range(steps), desc=label, unit="step"):
         idx = rng.integers(0, len(data), batch_size)
         src, lens, tin, tout = batch([data[j] for j in idx])
         logits = model(src, tin, src_lengths=lens, teacher_forcing=tf_schedule(i), rng=rng)
@@ -49,7 +50,7 @@ def train(model, data, steps, batch_size, tf_schedule, rng, label):
         opt.step()
         opt.zero_grad()
         if (i + 1) % max(steps // 4, 1) == 0:
-            print(f"  [{label}] step {i + 1:5d}  loss {loss.item():.3f}", flush=True)
+            echo(f"  [{label}] step {i + 1:5d}  loss {loss.item():.3f}")
 
 
 # %%

@@ -34,6 +34,7 @@ from tinygrad_rnn.nn.tree import (
     merge_schedules,
     tree_accuracy,
 )
+from tinygrad_rnn.progress import progress
 
 SHARED_SST = Path(__file__).resolve().parents[2] / "shared/data/sst"
 DEFAULTS = {  # (dim, optimizer, lr): the settings of the papers, random word vectors
@@ -145,11 +146,11 @@ def evaluate(model, schedules: list, chunk: int = 256) -> dict:
     }
 
 
-def train_epoch(model, opts, schedules, args, rng, clock) -> float:
+def train_epoch(model, opts, schedules, args, rng, clock, desc: str = "epoch") -> float:
     """One pass in random batches; loss = sum of node cross-entropies / batch size."""
     perm = rng.permutation(len(schedules))
     total, steps = 0.0, 0
-    for a in range(0, len(perm), args.batch):
+    for a in progress(range(0, len(perm), args.batch), desc=desc, unit="batch"):
         s = merge_schedules([schedules[i] for i in perm[a : a + args.batch]])
         loss = model.loss(s, at=args.loss, reduction="sum") * (1.0 / s.num_trees)
         loss.backward()
@@ -198,7 +199,8 @@ def run_model(name: str, data: dict, vocab, args) -> dict:
     best, best_state, best_epoch, epoch = -1.0, model.state_dict(), 0, 0
     while epoch < args.epochs and not clock.over() and epoch - best_epoch < args.patience:
         epoch += 1
-        loss = train_epoch(model, opts, sched["train"], args, rng, clock)
+        loss = train_epoch(model, opts, sched["train"], args, rng, clock,
+                           desc=f"[{name}] epoch {epoch}")
         dev = evaluate(model, sched["dev"])
         if dev["fine_root"] > best:
             best, best_state, best_epoch = dev["fine_root"], model.state_dict(), epoch

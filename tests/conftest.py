@@ -47,3 +47,16 @@ def param(rng, *shape, positive=False, name=None):
     if positive:
         a = np.abs(a) + 0.5
     return tr.Tensor(a, requires_grad=True, name=name)
+
+
+def small_rnn_graph(T: int = 3) -> tr.Graph:
+    """h^(t) = tanh(W h^(t-1)) for T steps, loss = sum h^(T-1): a traced graph with
+    retained gradients, small enough to write to a file and mutate."""
+    W = tr.Tensor(np.eye(2) * 0.5, requires_grad=True, name="W")
+    h = tr.Tensor(np.ones(2))
+    for t in range(T):
+        with tr.scope("rnn", step=t):
+            h = (W @ h).tanh()
+    loss = h.sum()
+    loss.backward(retain_grads=True)
+    return tr.trace(loss)

@@ -9,6 +9,10 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, run_example
 
+from viz.plots import available
+
+HAS_MATPLOTLIB = available()
+
 
 def test_quickstart(tmp_path, capsys):
     run_example("quickstart.py", "--tiny", "--out", str(tmp_path))
@@ -56,6 +60,11 @@ def test_char_rnn(tmp_path, capsys):
     assert "f_gate" in svg["unrolled"]  # the composite copy: every gate is its own node
     assert "weight_hh_l0" in svg["backward"]
     assert f"drew {tmp_path / 'char_lstm_backward.svg'}" in out
+    reports = [line for line in out.splitlines() if line.startswith("step ")]
+    assert len(reports) == 10 and all(" val " in line for line in reports)  # every report
+    if HAS_MATPLOTLIB:  # the chart of the 30 training and 10 validation losses
+        assert (tmp_path / "char_lstm_training.svg").stat().st_size > 5000
+        assert f"drew {tmp_path / 'char_lstm_training.png'}" in out
 
 
 def test_seq2seq(tmp_path, capsys):
@@ -80,6 +89,10 @@ def test_gradient_flow(tmp_path, capsys):
     assert err < 1e-12
     for name in ("rnn_h", "lstm_c", "contributions", "lstm_folded"):
         assert (tmp_path / f"{name}.svg").stat().st_size > 500, name
+    if HAS_MATPLOTLIB:
+        for name in ("jacobian_decay", "gradient_norms"):
+            assert (tmp_path / f"{name}.svg").stat().st_size > 5000, name
+            assert f"drew {tmp_path / (name + '.png')}" in out
 
 
 def test_examples_are_notebooks_and_quickstart_runs_cell_by_cell(tmp_path, monkeypatch):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import small_rnn_graph
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -36,9 +37,9 @@ def test_empty_batches_are_fine():
 
 def _only_typed_errors(fn, *args, **kwargs):
     try:
-        fn(*args, **kwargs)
+        return fn(*args, **kwargs)
     except tr.TinyGradRNNError:
-        pass
+        return None
 
 
 @SETTINGS
@@ -126,3 +127,119 @@ def test_readers_on_random_bytes(data, tmp_path_factory):
 def test_bad_calls_raise_typed_errors(call):
     with pytest.raises(tr.TinyGradRNNError):
         call([tr.Tensor(np.ones(2), requires_grad=True)])
+
+
+# ---- entry points of issue 19: graph files, charts, progress bars, reprs ---------------------
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 10**6) | st.floats() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+
+
+GRAPH_JSON = small_rnn_graph(T=2).to_json()
+
+
+def _only_format_errors(fn, *args, **kwargs):
+    """Reading a graph raises GraphFormatError and nothing else (not even another typed one)."""
+    try:
+        return fn(*args, **kwargs)
+    except tr.GraphFormatError:
+        return None
+
+
+@SETTINGS
+@given(data=st.binary(max_size=300) | st.text(max_size=100).map(lambda s: "{" + s),
+       cut=st.integers(0, len(GRAPH_JSON)))
+def test_graph_json_from_random_or_truncated_bytes(data, cut, tmp_path_factory):
+    import viz
+
+    for text in (data, GRAPH_JSON[:cut], GRAPH_JSON[:cut].encode("utf-8")):
+        _only_format_errors(tr.Graph.from_json, text)
+        _only_format_errors(viz.load, text if not isinstance(text, str) else "{" + text)
+    path = tmp_path_factory.mktemp("graph") / "g.json"
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    _only_format_errors(tr.Graph.from_file, path)
+    _only_format_errors(viz.load, path)
+
+
+@pytest.mark.parametrize("depth", [10, 990, 5000, 200_000])
+def test_graph_json_nested_at_any_depth(depth):
+    import viz
+
+    for text in ("[" * depth + "]" * depth, '{"nodes": ' + '{"a":' * depth + "1" + "}" * depth
+                 + ', "edges": []}'):
+        _only_format_errors(tr.Graph.from_json, text)
+        _only_format_errors(viz.load, text.encode("utf-8"))
+
+
+@SETTINGS
+@given(where=st.sampled_from(["nodes", "edges", "top"]), index=st.integers(0, 20),
+       key=st.sampled_from(["id", "kind", "op", "name", "shape", "dtype", "params", "meta",
+                            "value", "grad", "src", "dst", "arg", "schema", "roots", "order",
+                            "extra"]), value=json_values,
+       meta=st.sampled_from(["step", "layer", "direction", "role", "scope", "site", "loop",
+                             "tree_node"]), meta_value=json_values)
+def test_graph_dict_with_one_field_changed(where, index, key, value, meta, meta_value):
+    import json
+
+    import viz
+
+    d = json.loads(GRAPH_JSON)
+    records = d[where] if where != "top" else [d]
+    records[index % len(records)][key] = value
+    node = d["nodes"][index % len(d["nodes"])]
+    if isinstance(node.get("meta"), dict):  # what the views read to place and name nodes
+        node["meta"][meta] = meta_value
+    _only_format_errors(tr.Graph.from_dict, d)
+    loaded = _only_format_errors(viz.load, d)
+    if loaded is not None:  # what viz accepts, it can draw (or refuses with a typed error)
+        for view in ("unrolled", "backward", "folded"):
+            _only_typed_errors(viz.draw, loaded, view=view)
+    repr(_only_format_errors(tr.Graph.from_dict, d))
+
+
+series_values = json_values | st.lists(st.floats() | st.integers(-5, 5), max_size=6)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=st.dictionaries(st.text(max_size=3) | st.floats(0.1, 3), series_values,
+                              max_size=3) | json_values,
+       fn=st.sampled_from(["gradient_norms", "jacobian_decay", "truncation_cost",
+                           "training_curves"]),
+       option=st.sampled_from([{}, {"logy": True}, {"smooth": 3}, {"title": 3}, {"mark": "x"},
+                               {"rho": {"a": -1}}, {"dashed": 5}, {"smooth": float("nan")}]))
+def test_charts_on_random_numbers(values, fn, option):
+    from viz import plots
+
+    if not plots.available():
+        pytest.skip("matplotlib (the plot extra) missing")
+    accepted = {"gradient_norms": {"title", "dashed"}, "jacobian_decay": {"title", "mark", "rho"},
+                "truncation_cost": {"title"}, "training_curves": {"title", "logy", "smooth"}}
+    kwargs = {k: v for k, v in option.items() if k in accepted[fn]}
+    _only_typed_errors(getattr(plots, fn), values, **kwargs)
+
+
+@SETTINGS
+@given(iterable=st.none() | st.integers() | st.lists(st.integers(), max_size=3),
+       desc=st.none() | st.text(max_size=3) | st.integers(),
+       total=st.none() | st.integers(-2, 5) | st.floats() | st.text(max_size=2))
+def test_progress_arguments(iterable, desc, total):
+    from tinygrad_rnn.progress import progress
+
+    bar = _only_typed_errors(progress, iterable, desc=desc, total=total)
+    if bar is not None and iterable is not None:
+        assert list(bar) == iterable
+
+
+@SETTINGS
+@given(shape=shapes, dtype=st.sampled_from([np.float64, np.float32]), fill=weird,
+       requires_grad=st.booleans(), name=st.none() | st.text(max_size=5))
+def test_tensor_repr_never_fails(shape, dtype, fill, requires_grad, name):
+    with np.errstate(over="ignore"):  # 1e300 as float32 is inf: a value to print
+        data = np.full(shape, fill, dtype=dtype)
+    t = tr.Tensor(data, requires_grad=requires_grad, name=name)
+    text = repr(t)
+    assert text.startswith("tensor(") and text.endswith(")")
+    if requires_grad:
+        assert "grad_fn=<" in repr(t * 2.0)

@@ -21,7 +21,11 @@ from tinygrad_rnn.errors import (
     ArgumentError,
     DTypeError,
     GradError,
+<<<<<<< HEAD
     MissingDependencyError,
+=======
+    GraphFormatError,
+>>>>>>> plots
     ParseError,
     ShapeError,
     TinyGradRNNError,
@@ -40,5 +44,9 @@ __all__ = [
     "tbptt", "truncation_cost", "concat", "stack", "split", "where", "no_grad", "scope",
     "detect_anomaly", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace", "Graph",
     "Node", "Edge", "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError", "ArgumentError",
+<<<<<<< HEAD
     "GradError", "AnomalyError", "ParseError", "MissingDependencyError", "blas_threads",
+=======
+    "GradError", "GraphFormatError", "AnomalyError", "ParseError", "blas_threads",
+>>>>>>> plots
 ]

@@ -25,6 +25,12 @@ class ArgumentError(TinyGradRNNError, ValueError):
     """An argument has a bad value (out of range index, negative rate, unknown option, ...)."""
 
 
+class GraphFormatError(ArgumentError):
+    """A saved graph (a ``Graph.to_dict()`` dict, JSON text or file) cannot be read: malformed,
+    truncated, too big, not UTF-8, or written by a newer version; the message names the source
+    (the file), the field and the node."""
+
+
 class GradError(TinyGradRNNError, RuntimeError):
     """Backward cannot run: freed graph, non-scalar root without a seed, gradient check failed."""
 

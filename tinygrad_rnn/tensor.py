@@ -13,7 +13,7 @@ import numpy as np
 
 from tinygrad_rnn import autodiff
 from tinygrad_rnn.accumulate import describe_inputs
-from tinygrad_rnn.dtypes import as_float_array
+from tinygrad_rnn.dtypes import as_float_array, get_default_dtype
 from tinygrad_rnn.errors import AnomalyError, ArgumentError, DTypeError, ShapeError
 from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tape import OpNode, _anomaly, _frame, _grad_enabled, current_frame
@@ -167,10 +167,24 @@ class Tensor:
         return "<param>" if self.requires_grad else "<input>"
 
     def __repr__(self) -> str:
-        extra = f", name={self.name!r}" if self.name else ""
-        extra += ", requires_grad=True" if self.requires_grad else ""
-        body = np.array2string(self.data, precision=4, threshold=20, separator=", ")
-        return f"Tensor({body}, dtype={self.dtype}{extra})"
+        """PyTorch's style: ``tensor([[0.1, 0.2]], requires_grad=True, name='W')`` for a leaf,
+        ``tensor(..., grad_fn=<TanhBackward>)`` for an op's result; the dtype only when it is not
+        the default; NumPy's printing (4 digits, big arrays summarised by their corners)."""
+        body = np.array2string(self.data, precision=4, threshold=1000, edgeitems=3,
+                               separator=", ", prefix="tensor(")
+        extra = []
+        if self.data.dtype != get_default_dtype():
+            extra.append(f"dtype={self.data.dtype}")
+        if self._node is not None:
+            name = "".join(w.capitalize() for w in self._node.op.name.split("_"))
+            extra.append(f"grad_fn=<{name}Backward>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        if self.name:
+            extra.append(f"name={self.name!r}")
+        if self.data.size == 0:  # "[]" alone does not say the shape
+            extra.insert(0, f"size={self.shape}")
+        return f"tensor({', '.join([body, *extra])})"
 
     def numpy(self) -> np.ndarray:
         """The underlying array (not a copy)."""

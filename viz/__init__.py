@@ -10,6 +10,9 @@ Views: ``unrolled`` (one cluster per step, per-step weight copies W^(t)), ``fold
 circuit diagram with delay markers), ``tree`` (backprop through structure), ``backward``
 (gradient norms as colours, values, highlighted paths). All output is deterministic.
 
+Charts (matplotlib, the optional ``plot`` extra): :mod:`viz.plots` draws the gradient-flow
+numbers of ``tr.analysis`` and training curves, for slides.
+
 Teaching: :func:`exercise` blanks chosen gradients for students to fill in and checks their
 answers; :func:`replay` writes one picture per backward step plus a page to step through them.
 """
@@ -21,8 +24,10 @@ import os
 
 import graphviz
 
+from viz import plots  # charts with matplotlib, which only the first chart imports
 from viz._errors import (
     GraphFormatError,
+    MatplotlibNotFoundError,
     OptionError,
     RendererNotFoundError,
     RenderError,
@@ -90,5 +95,5 @@ __all__ = [
     "draw_unrolled", "draw_folded", "draw_tree", "draw_backward", "VIEWS", "VizError",
     "GraphFormatError", "OptionError", "RenderError", "RendererNotFoundError", "SummaryWarning",
     "exercise", "Exercise", "Question", "Report", "Result", "replay", "replay_frames", "Frame",
-    "Contribution",
+    "Contribution", "plots", "MatplotlibNotFoundError",
 ]

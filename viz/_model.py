@@ -11,6 +11,8 @@ import json
 import os
 import re
 
+from tinygrad_rnn.graph import SCHEMA_VERSION
+from tinygrad_rnn.graph_io import check_fields, check_schema, parse_graph_json, read_graph_file
 from viz._dot import clean, fmt, sort_key
 from viz._errors import GraphFormatError
 
@@ -25,34 +27,35 @@ def loop_group(loop) -> str | None:
     return None if loop is None else _LAYER_LOOP.sub("", str(loop))
 
 
-def load(obj, max_values: int = 16) -> dict:
+def load(obj, max_values: int = 16, *, max_bytes: int | None = None) -> dict:
     """Return the dict form of a ``tr.Graph``, its dict, a JSON path/string, or Tensor(s);
-    tensors are traced keeping values for those of at most ``max_values`` elements."""
+    tensors are traced keeping values for those of at most ``max_values`` elements.
+
+    A JSON file or string is read with the core's checks (over ``max_bytes``, default 512 MB,
+    truncated, not UTF-8, nested too deeply, a newer schema): each is a ``GraphFormatError``
+    naming the file and the problem, as is a field of the wrong type (naming field and node).
+    """
+    source = "viz"
     if isinstance(obj, dict):
         d = obj
     elif callable(getattr(obj, "to_dict", None)):
         d = obj.to_dict()
-    elif isinstance(obj, (str, os.PathLike)):
-        d = _read_json(obj)
+    elif isinstance(obj, (str, os.PathLike, bytes)):
+        d, source = _read_json(obj, max_bytes)
     else:
         d = _trace(obj, max_values)
-    _validate(d)
+    _validate(d, source)
     return d
 
 
-def _read_json(src) -> dict:
-    text = src if isinstance(src, str) and src.lstrip().startswith("{") else None
-    if text is None:
-        try:
-            with open(src, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as exc:
-            raise GraphFormatError(
-                f"viz: cannot read graph file {os.fspath(src)!r}: {exc}") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise GraphFormatError(f"viz: graph JSON does not parse: {exc}") from exc
+def _read_json(src, max_bytes) -> tuple:
+    """(the dict, the source that messages name: the file when there is one)."""
+    if isinstance(src, bytes) or (isinstance(src, str) and src.lstrip().startswith("{")):
+        source = "viz: the graph JSON"
+        return parse_graph_json(src, source=source, max_bytes=max_bytes,
+                                error=GraphFormatError), source
+    d = read_graph_file(src, max_bytes=max_bytes, func="viz", error=GraphFormatError)
+    return d, f"viz: graph file {os.fspath(src)!r}"
 
 
 def _trace(obj, max_values: int) -> dict:
@@ -66,24 +69,24 @@ def _trace(obj, max_values: int) -> dict:
         f"{type(obj).__name__}")
 
 
-def _validate(d) -> None:
+def _validate(d, where: str = "viz") -> None:
     if not isinstance(d, dict) or not isinstance(d.get("nodes"), list) or not isinstance(
             d.get("edges"), list):
-        raise GraphFormatError("viz: expected a dict with lists 'nodes' and 'edges' (the output "
-                               "of Graph.to_dict())")
+        raise GraphFormatError(f"{where}: expected a dict with lists 'nodes' and 'edges' (the "
+                               "output of Graph.to_dict())")
+    # the fields the views read, typed as the core writes them (only those present: a
+    # hand-written dict may give just ids and edges)
+    check_schema(d, SCHEMA_VERSION, where, error=GraphFormatError)
+    check_fields(d, where, required=False, error=GraphFormatError)
     n = len(d["nodes"])
     for i, nd in enumerate(d["nodes"]):
         if not isinstance(nd, dict) or nd.get("id") != i:
-            raise GraphFormatError(f"viz: node #{i} must be a dict with id {i}; node ids are "
+            raise GraphFormatError(f"{where}: node #{i} must be a dict with id {i}; node ids are "
                                    "0..n-1 in order")
-        for key in ("meta", "value", "grad", "params"):
-            if not isinstance(nd.get(key) or {}, dict):
-                raise GraphFormatError(f"viz: node {i}: {key!r} must be a dict or null; got "
-                                       f"{type(nd[key]).__name__}")
     for e in d["edges"]:
         s, t = (e.get("src"), e.get("dst")) if isinstance(e, dict) else (None, None)
         if not (isinstance(s, int) and isinstance(t, int) and 0 <= s < t < n):
-            raise GraphFormatError(f"viz: edge {s}->{t} must join two of the {n} nodes with "
+            raise GraphFormatError(f"{where}: edge {s}->{t} must join two of the {n} nodes with "
                                    "src < dst (ids are topological)")
 
 

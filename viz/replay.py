@@ -22,6 +22,7 @@ from pathlib import Path
 import graphviz
 import numpy as np
 
+from tinygrad_rnn.progress import progress
 from viz import _backprop as bp
 from viz._dot import clean, esc, fmt, label
 from viz._errors import OptionError, SummaryWarning
@@ -240,7 +241,7 @@ def replay(graph, folder, format: str = "svg", *, max_frames: int | None = 200,
     os.makedirs(folder, exist_ok=True)
     width = max(3, len(str(len(frames))))
     paths = []
-    for fr in frames:
+    for fr in progress(frames, desc="rendering frames", total=len(frames), unit="frame"):
         out = Path(folder) / f"frame_{fr.index:0{width}d}.{format}"
         paths.append(render(fr.digraph, out, format, missing="warn"))
     index = Path(folder) / "index.html"

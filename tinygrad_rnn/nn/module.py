@@ -166,10 +166,52 @@ class Module:
         return to_torch(self)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.extra_repr()})"
+        """PyTorch's style: ``LSTM(10, 20, num_layers=2, ...)``, and a module with sub-modules
+        lists them, one per line, nested (``Seq2Seq(\n  (encoder): GRU(16, 64, ...)\n  ...)``);
+        sub-modules in lists and dicts are named like their parameters (``cells.0``)."""
+        return _module_repr(self)
 
     def extra_repr(self) -> str:
+        """The constructor arguments worth showing in the repr (subclasses override it)."""
         return ""
+
+    def _child_modules(self) -> list:
+        """(name, module) of the direct sub-modules, in attribute order."""
+        out = []
+        for k, v in vars(self).items():
+            if k.startswith("_"):
+                continue
+            if isinstance(v, Module):
+                out.append((k, v))
+            else:
+                out += [(f"{k}.{i}", m) for i, m in _children(v) if isinstance(m, Module)]
+        return out
+
+
+def _module_repr(module: Module) -> str:
+    """Iterative (a stack of open modules), so a module that holds its parent prints once."""
+    out: list = []
+    stack = [(module, "", 0, ())]
+    while stack:
+        m, label, depth, path = stack.pop()
+        pad = "  " * depth
+        if isinstance(m, str):  # the closing parenthesis of a module with children
+            out.append(pad + m)
+            continue
+        head = f"{pad}{f'({label}): ' if label else ''}{type(m).__name__}("
+        if any(m is p for p in path):
+            out.append(f"{head}...)")  # a cycle: already being printed above
+            continue
+        children, extra = m._child_modules(), m.extra_repr()
+        if not children:
+            out.append(f"{head}{extra})")
+            continue
+        out.append(head)
+        if extra:
+            out.append(f"{pad}  {extra}")
+        stack.append((")", "", depth, ()))
+        stack.extend((c, name, depth + 1, (*path, m)) for name, c in reversed(children))
+    return "\n".join(out)
 
 
 def atomic_savez(path: str, arrays: dict) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tr
+import viz
 from tinygrad_rnn.handbptt import check_elman_bptt, elman_tape
 from tinygrad_rnn.nn.patterns import (
     aggregation_task,
@@ -142,14 +143,19 @@ def teacher_forcing(tour, ch) -> None:
            "Task: reverse a string of digits and drop the zeros (\"30721\" &rarr; \"127\"). "
            "Per-token error on held-out pairs, decoder fed the truth vs its own outputs:")
     train, test = data.digit_pairs(2000, 0), data.digit_pairs(tour.size(200, 20), 99)
-    models = {}
+    models, curves = {}, {}
     for label, schedule in (("teacher forcing only", lambda i: 1.0),
                             ("scheduled sampling", lambda i: tr.nn.inverse_sigmoid_schedule(
                                 i, k=max(steps / 5, 1)))):
-        models[label] = model = _train_seq2seq(train, schedule, steps)
+        model, curves[label] = _train_seq2seq(train, schedule, steps)
+        models[label] = model
         for tf, how in ((1.0, "fed the truth"), (0.0, "fed its own outputs")):
             ch.number(f"{label}: token error, {how}", data.token_error(model, test, tf))
     tour.cache["seq2seq"] = models["scheduled sampling"]
+    tour.chart(ch, "training", "Training loss per step: teacher forcing only vs scheduled "
+               "sampling (which feeds the decoder its own outputs more and more often)",
+               viz.plots.training_curves, curves, smooth=25 if steps > 200 else 0,
+               ylabel="cross-entropy per token", title="Training the encoder-decoder")
     ch.say("The two ways of running, drawn on a 3-step decoder small enough to read: the same "
            "weights, the inputs named by where they come from. Free running feeds the argmax "
            "of o<sup>(t-1)</sup>, a constant for the tape, so no gradient flows from one "
@@ -182,10 +188,11 @@ def _decoder_graph(forced: bool):
 
 
 def _train_seq2seq(train: list, schedule, steps: int):
+    """The trained model and its loss per step."""
     model, rng = data.seq2seq_model(True), np.random.default_rng(2)
-    fit(model, lambda i: data.seq2seq_loss(model, data.sample(train, rng, 32), schedule(i), rng),
-        steps)
-    return model
+    losses = fit(model, lambda i: data.seq2seq_loss(model, data.sample(train, rng, 32),
+                                                     schedule(i), rng), steps)
+    return model, losses
 
 
 def bptt(tour, ch) -> None:

@@ -60,13 +60,23 @@ def tbptt(tour, ch) -> None:
     ch.say(f"What truncation costs, on one sequence of T = {T}: the truncated gradient against "
            "the full one, per weight (cosine 1 and ratio 1 = no loss). The dependence here is "
            "2 steps long, so k2 &ge; 3 recovers most of the gradient of W_hh:")
+    costs = {}
     for k2 in (1, 2, 4, 8):
         cost = tr.truncation_cost(task.step, task.loss, task.params, task.xs, h0, k1=k2, k2=k2)
-        c = cost[task.cell.weight_hh.name]
+        costs[k2] = c = cost[task.cell.weight_hh.name]
         ch.number(f"TBPTT({k2}, {k2}) vs full BPTT, W_hh: cosine / norm ratio",
                   f"{c['cosine']:.3f} / {c['norm_ratio']:.3f}")
+    _cost_chart(tour, ch, costs, T)
     ch.api = ("tr.tbptt(step_fn, loss_fn, xs, h0, k1, k2, on_window=...); "
               "tr.truncation_cost(...); h.detach(cut=True)")
+
+
+def _cost_chart(tour, ch, costs: dict, T: int) -> None:
+    """Cosine and norm ratio of W_hh's truncated gradient against the window k."""
+    series = {f"{label}, $W_{{hh}}$": {k: c[key] for k, c in costs.items()}
+              for label, key in (("cosine", "cosine"), ("norm ratio", "norm_ratio"))}
+    tour.chart(ch, "cost", f"What truncation costs: TBPTT(k, k) vs full BPTT on T = {T}",
+               viz.plots.truncation_cost, series, xlabel="window $k$ ($k_1 = k_2 = k$)")
 
 
 def _exploding_run(clip, steps: int, seed: int = 0):
@@ -120,6 +130,12 @@ def clipping(tour, ch) -> None:
             norms, labels=[str(i) for i in range(len(norms))],
             title=f"||g|| before clipping per training step: {label}", max_cells=40),
             f"Gradient norm per training step, {label}")
+    tour.chart(ch, "norms", "The gradient norm per training step, both runs (log axis)",
+               viz.plots.training_curves, {k: v[0] for k, v in runs.items()}, logy=True,
+               ylabel=r"$\|g\|$ before clipping", title="Gradient norm per training step")
+    tour.chart(ch, "loss", "The training loss per step, both runs",
+               viz.plots.training_curves, {k: v[1] for k, v in runs.items()}, logy=True,
+               title="Training loss")
     ch.api = "tr.optim.clip_grad_norm(params, max_norm) -> norm; tr.optim.clip_grad_value"
 
 
@@ -135,14 +151,12 @@ def _last_step_norms(kind: str, x, H: int, **kw) -> dict:
     return {k: [v[t] for t in sorted(v)] for k, v in norms.items()}
 
 
-def vanishing(tour, ch) -> None:
-    """rho(W)^(t-k) in a linear RNN; how far back a last-step loss reaches in RNN/LSTM/GRU."""
-    ch.say("BPTT multiplies one Jacobian per step: dh<sup>(t)</sup>/dh<sup>(k)</sup> = "
-           "&prod; diag(f'(a)) W. In a linear RNN with an orthogonal W scaled by &rho;, "
-           "||dh<sup>(t)</sup>/dh<sup>(k)</sup>|| = &rho;<sup>t-k</sup> exactly: the seeds' "
-           "0.3<sup>10</sup> &asymp; 6e-6 vs 1.7<sup>10</sup> &asymp; 200.")
+def _linear_rnn(tour, ch) -> None:
+    """||dh^(10)/dh^(k)|| of h^(t) = W h^(t-1) + x^(t), W orthogonal times rho: strips and the
+    chart of the measured norms on the lines rho^(10-k)."""
     H, rng = 8, np.random.default_rng(0)
     q, _ = np.linalg.qr(rng.standard_normal((H, H)))
+    decay = {}
     for rho in (0.3, 1.0, 1.7):
         W = tr.Tensor(rho * q, requires_grad=True, name="W")
         h, hs = tr.Tensor(np.zeros(H)), []
@@ -156,6 +170,18 @@ def vanishing(tour, ch) -> None:
         tour.picture(ch, f"linear_{rho}", viz.heat_strip(row, title=f"||dh^(10)/dh^(k)||, "
                                                          f"rho = {rho}"),
                      f"Linear RNN, rho(W) = {rho}: k = 0 .. 10")
+        decay[rho] = row[::-1]  # by distance 10 - k
+    tour.chart(ch, "decay", "||dh^(10)/dh^(k)|| measured (markers) on rho^(10-k) (lines)",
+               viz.plots.jacobian_decay, decay)
+
+
+def vanishing(tour, ch) -> None:
+    """rho(W)^(t-k) in a linear RNN; how far back a last-step loss reaches in RNN/LSTM/GRU."""
+    ch.say("BPTT multiplies one Jacobian per step: dh<sup>(t)</sup>/dh<sup>(k)</sup> = "
+           "&prod; diag(f'(a)) W. In a linear RNN with an orthogonal W scaled by &rho;, "
+           "||dh<sup>(t)</sup>/dh<sup>(k)</sup>|| = &rho;<sup>t-k</sup> exactly: the seeds' "
+           "0.3<sup>10</sup> &asymp; 6e-6 vs 1.7<sup>10</sup> &asymp; 200.")
+    _linear_rnn(tour, ch)
     T = tour.size(30, 10)
     x = np.random.default_rng(4).standard_normal((T, 1, 3))
     ch.say(f"With tanh and gates: a loss at the last of T = {T} steps; how much gradient "
@@ -164,13 +190,19 @@ def vanishing(tour, ch) -> None:
            "i &odot; g, carries it further, the more so with a forget bias near 1:")
     rnn = tr.nn.RNN(3, 16, rng=1)
     ch.number("vanilla RNN: spectral radius of W_hh at init", A.spectral_radius(rnn.weight_hh_l0))
+    reach = {}
     for kind, kw, key in (("RNN", {}, "h"), ("GRU", {}, "h"), ("LSTM", {}, "c"),
                           ("LSTM", {"forget_bias": 3.0}, "c")):
-        values = _last_step_norms(kind, x, 16, **kw)[key]
+        norms = _last_step_norms(kind, x, 16, **kw)
+        values = norms[key]
         label = kind + (" (forget bias 3)" if kw else "") + f": ||dL/d{key}^(t)||"
         ch.number(f"{label}, t = 0 vs t = T-1", f"{values[0]:.2e} vs {values[-1]:.2e}")
         name = f"{kind.lower()}{'_fb3' if kw else ''}"
         tour.picture(ch, name, viz.heat_strip(values, title=label, max_cells=40), label)
+        reach[kind + (", forget bias 3" if kw else "")] = norms["h"]
+    tour.chart(ch, "reach", f"||dL/dh^(t)|| for a loss at the last of T = {T} steps, every "
+               "model on one log axis", viz.plots.gradient_norms, reach,
+               title="A loss at the last step: how much gradient reaches $h^{(t)}$")
     ch.api = "tr.analysis.jacobian_norms(hs); tr.analysis.step_grad_norms(graph, 'h'); " \
              "tr.analysis.spectral_radius(W); viz.heat_strip"
 

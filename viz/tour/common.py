@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 import tinygrad_rnn as tr
+from tinygrad_rnn.progress import progress
 
 
 def fit(model, loss_fn, steps: int, lr: float = 1e-2, clip: float = 5.0) -> list:
     """Adam for ``steps`` steps on ``loss_fn(step) -> scalar loss``; returns the losses."""
     opt = tr.optim.Adam(model.parameters(), lr=lr)
     losses = []
-    for i in range(steps):
+    for i in progress(range(steps), desc="training", unit="step"):
         loss = loss_fn(i)
         loss.backward()
         tr.optim.clip_grad_norm(model.parameters(), clip)

@@ -16,7 +16,7 @@ import time
 
 import tinygrad_rnn as tr
 import viz
-from viz._errors import OptionError
+from viz._errors import MatplotlibNotFoundError, OptionError
 from viz.tour import ch_practice, ch_structure, ch_time, ch_training
 from viz.tour.page import Chapter, write_page
 
@@ -51,6 +51,7 @@ class Tour:
         self.out, self.tiny, self.log = out, tiny, log
         self.img = os.path.join(out, "img")
         self.cache: dict = {}  # models one chapter trains and a later one reuses
+        self.warned_charts = False
         os.makedirs(self.img, exist_ok=True)
 
     def size(self, full, tiny):
@@ -61,6 +62,20 @@ class Tour:
         """Render ``digraph`` to img/<chapter>_<name>.svg and add it to the chapter."""
         path = viz.render(digraph, os.path.join(self.img, f"{ch.key}_{name}.svg"),
                           missing="warn")
+        ch.figures.append((os.path.relpath(path, self.out).replace(os.sep, "/"), caption))
+
+    def chart(self, ch: Chapter, name: str, caption: str, plot, *args, **options) -> None:
+        """A chart of :mod:`viz.plots` (``plot(*args, **options)``) as img/<chapter>_<name>.svg,
+        beside the chapter's pictures; without matplotlib, one line in the log says how to get
+        the charts and the page goes on without them."""
+        try:
+            fig = plot(*args, **options)
+        except MatplotlibNotFoundError as exc:
+            if not self.warned_charts:
+                self.log(f"      no charts: {exc}", flush=True)
+                self.warned_charts = True
+            return
+        path = viz.plots.save(fig, os.path.join(self.img, f"{ch.key}_{name}.svg"))
         ch.figures.append((os.path.relpath(path, self.out).replace(os.sep, "/"), caption))
 
     def view(self, ch: Chapter, name: str, graph, view: str, caption: str, **options) -> None:
