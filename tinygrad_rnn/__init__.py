@@ -21,21 +21,19 @@ from tinygrad_rnn.errors import (
     ArgumentError,
     DTypeError,
     GradError,
-<<<<<<< HEAD
-    MissingDependencyError,
-=======
     GraphFormatError,
->>>>>>> plots
+    MissingDependencyError,
     ParseError,
     ShapeError,
     TinyGradRNNError,
 )
 from tinygrad_rnn.functional import concat, split, stack, where
 from tinygrad_rnn.gradcheck import gradcheck
-from tinygrad_rnn.graph import Edge, Graph, Node, trace
+from tinygrad_rnn.graph import Edge, Graph, Node
 from tinygrad_rnn.tape import detect_anomaly, is_grad_enabled, no_grad, scope
 from tinygrad_rnn.tensor import Tensor
 from tinygrad_rnn.threads import blas_threads
+from tinygrad_rnn.tracing import trace
 
 __version__ = "0.2.0"
 
@@ -44,9 +42,6 @@ __all__ = [
     "tbptt", "truncation_cost", "concat", "stack", "split", "where", "no_grad", "scope",
     "detect_anomaly", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace", "Graph",
     "Node", "Edge", "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError", "ArgumentError",
-<<<<<<< HEAD
-    "GradError", "AnomalyError", "ParseError", "MissingDependencyError", "blas_threads",
-=======
-    "GradError", "GraphFormatError", "AnomalyError", "ParseError", "blas_threads",
->>>>>>> plots
+    "GradError", "GraphFormatError", "AnomalyError", "ParseError", "MissingDependencyError",
+    "blas_threads",
 ]

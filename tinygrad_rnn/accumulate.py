@@ -32,10 +32,10 @@ class Gradients:
     keep: retain_grads (set ``.grad`` on intermediates and ``node.edge_grads``); check: the
     anomaly check; since: the replay boundary (see the module docstring). The walk pops from
     ``pending``, asks ``defer`` (None when nothing may be deferred) which leaf weights' factors
-    to hold, and hands each VJP's result to ``receive``.
+    to hold, and hands each VJP's result to ``receive`` (both from :meth:`handlers`).
     """
 
-    __slots__ = ("pending", "owned", "deferred", "defer", "keep", "check", "since", "receive")
+    __slots__ = ("pending", "owned", "deferred", "keep", "check", "since", "watched")
 
     def __init__(self, seeds: dict, *, keep: bool = False, check: bool = False,
                  since: int = -1):
@@ -43,10 +43,15 @@ class Gradients:
         self.owned: set = set()  # intermediates whose pending gradient is a sum made here
         self.keep, self.check, self.since = keep, check, since
         # per-use values are observable only through kept edges and the anomaly check
-        watched = keep or check or since >= 0
-        self.deferred = None if watched else LeafGrads()
-        self.defer = None if watched else self.deferred.defer
-        self.receive = self._observed if watched else self._plain
+        self.watched = keep or check or since >= 0
+        self.deferred = None if self.watched else LeafGrads()
+
+    def handlers(self) -> tuple:
+        """(defer or None, receive) for the walk. Bound methods are made here, per walk, not
+        kept on the object: one kept would make a reference cycle per backward call."""
+        if self.watched:
+            return None, self._observed
+        return self.deferred.defer, self._plain
 
     def close(self) -> None:
         """Fold the deferred weight gradients into the leaves' ``.grad`` (also after an error

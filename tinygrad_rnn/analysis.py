@@ -18,8 +18,8 @@ import numpy as np
 
 from tinygrad_rnn.errors import ArgumentError, GradError, ShapeError
 from tinygrad_rnn.expansion import open_calls
-from tinygrad_rnn.graph import _post_order
 from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tracing import _post_order
 
 
 def step_grad_norms(graph, role: str = "h", scope: str | None = None) -> dict:

@@ -46,7 +46,8 @@ def backward_replay(seeds: dict, since: int) -> None:
 
 def _walk(tensors, grads: Gradients, retain_graph: bool) -> None:
     """Pop a node, call its VJP, hand each input's gradient to the accumulator."""
-    take, defer, receive = grads.pending.pop, grads.defer, grads.receive
+    take = grads.pending.pop
+    defer, receive = grads.handlers()
     for t in tensors:
         g = take(t, None)  # all of it: every consumer of t ran before
         if g is None:

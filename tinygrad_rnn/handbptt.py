@@ -17,11 +17,11 @@ import numpy as np
 
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.errors import GradError, ShapeError
-from tinygrad_rnn.graph import trace
 from tinygrad_rnn.nn.steps import lstm_step
 from tinygrad_rnn.ops.elementwise import stable_sigmoid as _sig
 from tinygrad_rnn.tape import scope
 from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tracing import trace
 
 
 def _softmax(o):
