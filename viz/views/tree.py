@@ -218,7 +218,7 @@ def _plain(scene: Scene, gi: GraphIndex, i: int, path: tuple, word: bool = False
         attrs.update(shape="box", style="filled,rounded,bold", fillcolor=WORD_FILL)
     if i in gi.roots:
         attrs["peripheries"] = "2"
-    scene.node(f"n{i}", lines, [gi.label_name(i), f"n{i}"], path, **attrs)
+    scene.node(f"n{i}", lines, [gi.label_name(i), f"n{i}"], path, members=[i], **attrs)
 
 
 def _edges(scene: Scene, gi: GraphIndex, did: list, kids: dict, shown: set) -> None:

@@ -1,0 +1,102 @@
+"""The weights of the grid: each row's weights once, at the row's left, with the strip of their
+per-step copies' gradients ‖∇W⁽ᵗ⁾‖ along the row; every other weight as a node of its own."""
+
+from __future__ import annotations
+
+import re
+
+from viz._dot import fmt, h, shape_str, sort_key
+
+_LAYER_SUFFIX = re.compile(r"_l\d+(_reverse)?$")  # PyTorch's weight_hh_l0_reverse
+
+
+def row_title(row: tuple) -> str:
+    loop, layer, direction = row
+    parts = [str(loop).split("/")[-1] if loop is not None else None,
+             f"layer {layer}" if layer is not None else None,
+             str(direction) if direction is not None else None]
+    return " \u00b7 ".join(x for x in parts if x) or "recurrence"
+
+
+def _uses(p, pid: int) -> dict:
+    """row -> {step: [gradient norms of the uses of weight ``pid`` in that cell]}."""
+    out: dict = {}
+    for e in p.gi.outs[pid]:
+        key = p.grid.cell_of[e["dst"]]
+        if key is None:
+            continue
+        out.setdefault(key[0], {}).setdefault(key[1], []).append(
+            (e.get("grad") or {}).get("norm"))
+    return out
+
+
+def weight_rows(p, Box) -> None:
+    """Row headers (weights with strips), and a node per weight used outside the cells."""
+    gi, grid = p.gi, p.grid
+    per_row: dict = {r: [] for r in grid.rows}
+    uses = {pid: _uses(p, pid) for pid in grid.params}
+    for pid in grid.params:
+        for r in sorted(uses[pid], key=lambda r: grid.rows.index(r)):
+            per_row[r].append(pid)
+    for k, r in enumerate(grid.rows):
+        pids = per_row[r]
+        did = f"w{k}"
+        box = Box(did, pids[0] if pids else -1, list(pids), [], [row_title(r)],
+                  role="parameter", row=r)
+        box.html = _header_html(p, r, pids, uses)
+        box.tips += [f"{_short(gi, q)}: \u2016\u2207\u2016={fmt(gi.grad_norm(q))}, n{q}"
+                     for q in pids]
+        box.attrs = {"shape": "plaintext", "style": "", "margin": "0"}
+        if not pids:
+            box.attrs["id"] = f"row-{k}"
+        p.boxes[did] = box
+        for q in pids:
+            if p.owner[q] is None:
+                p.owner[q] = did
+    for pid in grid.params:
+        if p.owner[pid] is None and any(p.owner[e["dst"]] is not None for e in gi.outs[pid]):
+            nd = gi.nodes[pid]
+            lines = [gi.label_name(pid), shape_str(nd.get("shape", [])),
+                     f"\u2016\u2207\u2016 = {fmt(gi.grad_norm(pid))}"]
+            p.boxes[f"n{pid}"] = Box(f"n{pid}", pid, [pid], lines, [lines[0], f"n{pid}"],
+                                     role="parameter", grad=gi.grad_norm(pid))
+            p.owner[pid] = f"n{pid}"
+
+
+def _short(gi, pid: int) -> str:
+    name = gi.label_name(pid)
+    return _LAYER_SUFFIX.sub("", name) or name
+
+
+def _header_html(p, r, pids: list, uses: dict) -> str:
+    steps = p.grid.steps.get(r[0], [])
+    rows = [f'<TR><TD COLSPAN="3" ALIGN="LEFT"><B>{h(row_title(r))}</B></TD></TR>']
+    for q in pids:
+        nd = p.gi.nodes[q]
+        rows.append(f'<TR><TD ALIGN="LEFT">{h(_short(p.gi, q))} '
+                    f'{h(shape_str(nd.get("shape", [])))}</TD>'
+                    f'<TD ALIGN="RIGHT">\u2016\u2207\u2016 {h(fmt(p.gi.grad_norm(q)))}</TD>'
+                    f"<TD>{_strip(p, uses[q].get(r, {}), steps)}</TD></TR>")
+    if pids:
+        rows.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT"><FONT COLOR="#555555">'
+                    f"strips: \u2016\u2207W\u207d\u1d57\u207e\u2016, t = {h(str(steps[0]))} "
+                    f"\u2026 {h(str(steps[-1]))}</FONT></TD></TR>" if steps else "")
+    border = '<TABLE BORDER="1" COLOR="#2f6f9f" STYLE="rounded" BGCOLOR="#dbe9f6" ' \
+             'CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">'
+    return f"<{border}{''.join(rows)}</TABLE>>"
+
+
+def _strip(p, by_step: dict, steps: list) -> str:
+    """One small cell per step, coloured by ‖∇W⁽ᵗ⁾‖ (the largest use when a cell uses the
+    weight twice); white: zero, grey: no gradient recorded."""
+    width = max(3, min(10, 180 // max(len(steps), 1)))
+    cells = []
+    for t in sorted(steps, key=sort_key):
+        norms = [x for x in by_step.get(t, []) if x is not None]
+        color = p.strip_scale.color(max(norms)) if norms else "#e8e8e8"
+        cells.append(f'<TD BGCOLOR="{color}" WIDTH="{width}" HEIGHT="12" FIXEDSIZE="TRUE">'
+                     "</TD>")
+    return ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="0" '
+            f'COLOR="#9a9a9a">{"".join(cells) and "<TR>" + "".join(cells) + "</TR>"}</TABLE>')
+
+
