@@ -25,7 +25,7 @@ def cluster_block(src: str, name: str) -> str:
 # -- 1. tree view: the summary of a tree node is a node, so edges are routed around it
 
 def test_tree_summaries_are_nodes_not_cluster_labels():
-    src = viz.draw(tree3(), view="tree").source
+    src = viz.draw(tree3(), view="tree", expand="all").source
     for k, depth in ((3, 1), (4, 0)):
         block = cluster_block(src, f"cluster_tree_node_{k}")
         assert 'label=""' in block  # the cluster itself carries no text
@@ -70,7 +70,8 @@ def test_tree_summaries_are_clear_of_edges(tmp_path):
     """Graphviz routes edges around nodes, not around cluster labels: with the summary in a
     cluster label, the edges from the children ran through its text."""
     exe = renderer_path("dot")
-    out = viz.render(viz.draw(tree3(), view="tree"), tmp_path / "tree.svg", renderer=exe)
+    out = viz.render(viz.draw(tree3(), view="tree", expand="all"), tmp_path / "tree.svg",
+                     renderer=exe)
     root = ET.parse(out).getroot()
     names = {f"summary_{k}" for k in range(5)} | {f"cluster_tree_node_{k}" for k in range(5)}
     boxes = text_boxes(root, names)

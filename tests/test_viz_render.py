@@ -128,7 +128,7 @@ def test_unrolled_svg_has_step_clusters_in_time_order(name, tmp_path):
 def test_other_views_render_to_svg(name, view, tmp_path):
     exe = renderer_path(name)
     g = tree3() if view == "tree" else elman(T=3)
-    opts = {"expand": "all"} if view == "folded" else {}
+    opts = {"expand": "all"} if view in ("folded", "tree") else {}
     out = viz.render(viz.draw(g, view=view, **opts), tmp_path / f"{view}.svg", renderer=exe)
     clusters, nodes, texts, _ = parse_svg(out)
     if view == "folded":

@@ -47,7 +47,8 @@ def line_of(source: str, did: str) -> str:
     ("elman_unrolled.dot", lambda: elman(T=2), "unrolled", {"expand": "all"}),
     ("elman_folded.dot", lambda: elman(T=2), "folded", {"expand": "all"}),
     ("lstm_unrolled.dot", lambda: lstm(T=2), "unrolled", {"expand": "all"}),
-    ("tree3_tree.dot", tree3, "tree", {}),
+    ("tree3_tree.dot", tree3, "tree", {"expand": "all"}),
+    ("tree3_boxes.dot", tree3, "tree", {}),
     ("elman_grid.dot", lambda: elman(T=3), "unrolled", {}),
     ("birnn_grid_backward.dot", lambda: birnn(T=3), "backward", {}),
 ])
@@ -160,7 +161,7 @@ def test_folded_size_does_not_depend_on_T(build):
 
 
 def test_tree_view_clusters_words_and_child_order():
-    src = viz.draw(tree3(), view="tree").source
+    src = viz.draw(tree3(), view="tree", expand="all").source
     for k in range(5):
         assert f"subgraph cluster_tree_node_{k} {{" in src
     assert "“the”" in src and "‖∇p‖=" in src and "‖∇W^(4)‖=" in src

@@ -17,6 +17,7 @@ from viz._errors import OptionError
 from viz._model import GraphIndex, load
 from viz.collapse import check_options, reduce
 from viz.views.grid_dot import draw_grid
+from viz.views.tree import draw_tree_boxes
 from viz.views.unrolled import Style, build
 
 
@@ -42,6 +43,10 @@ def draw_backward(graph, *, highlight=None, values: bool = True, expand=None,
         dg = draw_grid(gi, gradients=True, keep_ends=keep_ends, keep_steps=keep_steps,
                        expand=expand, title=title, rankdir=rankdir, on_path=on_path,
                        name="backward")
+        if dg is not None:
+            return dg
+        dg = draw_tree_boxes(gi, gradients=True, expand=expand, title=title, rankdir=rankdir,
+                             name="backward")
         if dg is not None:
             return dg
     red = reduce(gi, keep_ends=2 if keep_ends == "auto" else keep_ends, keep_steps=keep_steps,
