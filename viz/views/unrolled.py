@@ -25,7 +25,7 @@ import graphviz
 
 from viz._dot import LogScale, clean, fmt, fmt_values, label, shape_str, sort_key
 from viz._model import PLACE_KEYS, GraphIndex, load
-from viz._style import FONT_SIZE
+from viz._style import FONT_SIZE, edge_style
 from viz.collapse import Reduction, check_options, reduce
 from viz.views._scene import Scene, graph_attrs
 from viz.views.grid_dot import draw_grid
@@ -310,10 +310,21 @@ def _edge_attrs(gi, es, kind, style, places) -> dict:
             and ps[0] != pd[0]:
         attrs["constraint"] = "false"  # recurrent edge: keep the steps side by side
         attrs["color"] = "gray35"
+    elif ps is None and gi.kind(e["src"]) == "param" and len(gi.outs[e["src"]]) > 1:
+        # a weight drawn once (no copies) feeds ops in many step clusters: such edges must
+        # not rank, or Graphviz 2.43 can fail ("trouble in init_rank") on long encoders
+        attrs["constraint"] = "false"
     if style.edge_grads:
-        attrs["dir"] = "back"  # arrows show where each gradient goes
-        if len(es) == 1 and isinstance(e.get("grad"), dict):
-            attrs["label"] = fmt(e["grad"].get("norm"))
+        # arrows show where each gradient goes; its size is the edge's width and colour on the
+        # nodes' log scale, its value the tooltip: a label on an edge adds a node to the
+        # layout, and Graphviz 2.43 failed ("trouble in init_rank") on big graphs with them
+        attrs["dir"] = "back"
+        norms = [(x.get("grad") or {}).get("norm") for x in es]
+        norms = [x for x in norms if x is not None]
+        attrs.update(edge_style(style.scale, max(norms) if norms else None))
+        if norms:
+            attrs["tooltip"] = label("\u2016\u2207\u2016 sent back: "
+                                     + ", ".join(fmt(x) for x in norms[:8]))
     if style.on_path is not None and all(style.on_path[x["src"]] and style.on_path[x["dst"]]
                                          for x in es):
         attrs.update(color=HIGHLIGHT, penwidth="2.5")
