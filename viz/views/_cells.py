@@ -62,11 +62,12 @@ def build_grid(gi: GraphIndex) -> Grid:
         if row[i] is not None:
             by_place.setdefault((row[i], step[i]), []).append(i)
     recurrent = _recurrent_rows(gi, row, step)
+    state_sites = _state_sites(gi, row, step)
     cells, cell_of = {}, [None] * len(gi)
     for (r, t), ops in by_place.items():
         if r not in recurrent:
             continue
-        cell = _cell(gi, r, t, ops, row, step)
+        cell = _cell(gi, r, t, ops, row, step, state_sites.get(r, set()))
         cells[(r, t)] = cell
         for i in cell.members:
             cell_of[i] = (r, t)
@@ -100,17 +101,33 @@ def _recurrent_rows(gi: GraphIndex, row: list, step: list) -> set:
     return out
 
 
-def _cell(gi: GraphIndex, r, t, ops: list, row: list, step: list) -> Cell:
+def _state_sites(gi: GraphIndex, row: list, step: list) -> dict:
+    """row -> the sites of the ops a later step reads: the same ops are the states of the last
+    step too, which no step reads."""
+    out: dict = {}
+    for d in range(len(gi)):
+        for e in gi.ins[d]:
+            s = e["src"]
+            if row[d] is not None and row[s] == row[d] and step[s] != step[d]:
+                out.setdefault(row[d], set()).add(gi.meta(s, "site"))
+    return out
+
+
+def _cell(gi: GraphIndex, r, t, ops: list, row: list, step: list, sites: set) -> Cell:
     """The ops of place (r, t) that its state outputs depend on, found backwards from them."""
     place = set(ops)
-    outs = {i for i in ops if any(row[e["dst"]] == r and step[e["dst"]] != t
-                                  for e in gi.outs[i])}
     last = {}
     for i in ops:  # ids ascend: the last op of a role wins
         role = gi.meta(i, "role")
         if role in ("h", "c", "mask"):
             last[role] = i
-    outs.update(v for k, v in last.items() if k in ("h", "c"))
+    # the states: the last ops of role h and c when recorded (a loss summed across steps is
+    # read by the next step too, but it is no state), else what later steps read
+    outs = {v for k, v in last.items() if k in ("h", "c")}
+    if not outs:
+        outs = {i for i in ops if any(row[e["dst"]] == r and step[e["dst"]] != t
+                                      for e in gi.outs[i])}
+        outs.update(i for i in ops if gi.meta(i, "site") in sites and sites - {None})
     if not outs:  # no recurrence and no roles: what leaves the place
         outs = {i for i in ops if any(e["dst"] not in place for e in gi.outs[i])} or {ops[-1]}
     keep, todo = set(outs), sorted(outs)

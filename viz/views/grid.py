@@ -205,7 +205,8 @@ def extra_name(gi: GraphIndex, members: list, first_row: bool) -> tuple:
         return "L", "loss"
     if any(gi.kind(i) == "cut" for i in members):
         return "cut", "cut"
-    names = sorted({str(gi.nodes[i].get("name")) for i in members
+    names = sorted({re.sub(r"\d+", "t", str(gi.nodes[i].get("name"))) if len(members) > 1
+                    else str(gi.nodes[i].get("name")) for i in members
                     if gi.kind(i) != "op" and gi.nodes[i].get("name")})
     if not ops and names:
         return ", ".join(names)[:24], "input"
@@ -291,14 +292,16 @@ def _extra_box(p: Plan, key, members: list, cols: dict, lowest: set) -> None:
     else:
         col, did, tag = cols[key[0]], (f"n{last}" if len(members) == 1 else f"b{last}"), \
             sup(key[0][1])
-        if gi.kind(last) != "op" and gi.nodes[last].get("name") == name:
-            tag = ""  # a named leaf (x[3]) already says where it is
+    if any(i in gi.roots for i in members) or (
+            gi.kind(last) != "op" and gi.nodes[last].get("name") and name[:1] == str(
+                gi.nodes[last].get("name"))[:1]):
+        tag = ""  # the loss is the whole sum; a named leaf (x[3], h0) says where it is
     g = gi.grad_norm(last)
     lines = [name + tag, shape_str(gi.nodes[last].get("shape", []))]
     if g is not None:
         lines.append(grad_text(name, g) if len(name) <= 2 else f"\u2016\u2207\u2016 = {fmt(g)}")
-    tips = [gi.label_name(i) for i in members[:12]] + [
-        "nodes " + " ".join(f"n{i}" for i in members[:60])]
+    tips = [gi.label_name(i) for i in members[:6]] + [
+        f"{len(members)} nodes: " + " ".join(f"n{i}" for i in members[:24])]
     p.boxes[did] = Box(did, last, list(members), lines, tips, role=role, col=col, grad=g)
     for i in members:
         p.owner[i] = did

@@ -58,9 +58,26 @@ def weight_rows(p, Box) -> None:
             nd = gi.nodes[pid]
             lines = [gi.label_name(pid), shape_str(nd.get("shape", [])),
                      f"\u2016\u2207\u2016 = {fmt(gi.grad_norm(pid))}"]
-            p.boxes[f"n{pid}"] = Box(f"n{pid}", pid, [pid], lines, [lines[0], f"n{pid}"],
-                                     role="parameter", grad=gi.grad_norm(pid))
-            p.owner[pid] = f"n{pid}"
+            box = Box(f"n{pid}", pid, [pid], lines, [lines[0], f"n{pid}"], role="parameter",
+                      grad=gi.grad_norm(pid))
+            box.row = _row_for_head(p, pid)
+            box.pos = (9, pid, "")  # after the row's cells
+            p.boxes[box.did] = box
+            p.owner[pid] = box.did
+
+
+def _row_for_head(p, pid: int):
+    """The top row of the loop whose per-step outputs (o⁽ᵗ⁾ = V h⁽ᵗ⁾ + c) read weight
+    ``pid``: drawn at that row's right end, so it does not land between two cells of the row
+    (its outputs sit right above it), or None when it feeds anything else."""
+    grid = p.grid
+    cols = {grid.column[e["dst"]] for e in p.gi.outs[pid]}
+    sides = {grid.side[e["dst"]] for e in p.gi.outs[pid]}
+    if None in cols or sides != {"out"} or len({c[0] for c in cols}) != 1:
+        return None
+    loop = next(iter(cols))[0]
+    rows = [r for r in grid.rows if r[0] == loop]
+    return rows[-1] if rows else None
 
 
 def _short(gi, pid: int) -> str:
@@ -96,7 +113,7 @@ def _strip(p, by_step: dict, steps: list) -> str:
         color = p.strip_scale.color(max(norms)) if norms else "#e8e8e8"
         cells.append(f'<TD BGCOLOR="{color}" WIDTH="{width}" HEIGHT="12" FIXEDSIZE="TRUE">'
                      "</TD>")
-    return ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="0" '
+    return ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="0" '
             f'COLOR="#9a9a9a">{"".join(cells) and "<TR>" + "".join(cells) + "</TR>"}</TABLE>')
 
 
