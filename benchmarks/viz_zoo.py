@@ -19,7 +19,7 @@ from pathlib import Path
 
 import viz
 from tests.svgtext import smallest_text_px
-from viz import zoo
+from viz import _render, zoo
 
 
 def _renderers() -> dict:
@@ -29,7 +29,8 @@ def _renderers() -> dict:
 def measure(dg, exe: str, out: Path, args=()) -> dict:
     """Run one renderer on ``dg`` as a user would: exit code, stderr, seconds, smallest text."""
     t0 = time.perf_counter()
-    proc = subprocess.run([exe, "-Tsvg", *args, "-o", str(out)], input=dg.source.encode(),
+    proc = subprocess.run([exe, "-Tsvg", *_render.quiet(exe), *args, "-o", str(out)],
+                          input=dg.source.encode(),
                           capture_output=True, timeout=600, check=False)
     seconds = time.perf_counter() - t0
     err = proc.stderr.decode("utf-8", "replace").strip()

@@ -1,18 +1,20 @@
 """One look for every view and both renderers: the font, the role colours and their legend,
 math names in the seeds' notation (h⁽ᵗ⁾, W⁽ᵗ⁾, ∂L/∂h), and how wide a line of text is.
 
-Font: Helvetica. Graphviz ``dot`` lays it out with fontconfig's match (Liberation Sans, whose
-advance widths are Arial's and Helvetica's), graphviz-pure with its built-in Helvetica table,
-and SVG viewers draw it with the same match. graphviz-pure knows the widths of ASCII only (it
-counts any other character as a space), so boxes get a minimum width from :func:`text_width`,
-which also knows the few other characters our labels use.
+Font: DejaVu Sans. Graphviz ``dot`` measures it with the real font and graphviz-pure with its
+built-in table of the same widths (within 2 %), and it has every glyph our labels use (∇, ⁽, ⁾).
+It is also the widest common sans-serif: a viewer without it draws a narrower font, so text
+never runs out of its box. ("Helvetica" was measured as DejaVu Sans by ``dot``, whose font
+lookup falls back to sans-serif, but as Arial by graphviz-pure: 13 % narrower boxes.)
+graphviz-pure knows the widths of ASCII only (any other character counts as a space), so boxes
+and table cells get a minimum width from :func:`text_width`, which knows ours.
 """
 
 from __future__ import annotations
 
 from viz._dot import PALETTE, fmt, h
 
-FONT = "Helvetica"
+FONT = "DejaVu Sans"
 FONT_SIZE = 14  # every label; a picture's legibility is its width over this size
 TITLE_SIZE = 16
 
@@ -32,20 +34,19 @@ CUT_COLOR = "#d00000"
 EDGE_PALETTE = ("#d9c36a", "#e8a838", "#f08a2c", "#e8622a", "#d93a26", "#b8201e", "#8e1016",
                 "#5c000c")
 
-# Liberation Sans (= Arial, Helvetica) advance widths of ASCII 32..126, in 1/1000 em
+# DejaVu Sans advance widths of ASCII 32..126, in 1/1000 em
 _ASCII = (
-    278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556,
-    556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722,
-    722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722,
-    667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556,
-    556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500,
-    500, 334, 260, 334, 584)
-# the other characters of our labels (Liberation Sans, else DejaVu Sans, the fallback font)
-_OTHER = {"‖": 413, "∂": 494, "∇": 669, "⁽": 246, "⁾": 246, "⁰": 401, "¹": 333, "²": 333,
-          "³": 333, "⁴": 430, "⁵": 415, "⁶": 412, "⁷": 362, "⁸": 422, "⁹": 428, "⁺": 528,
-          "⁻": 528, "ᵗ": 220, "ⁱ": 179, "ⁿ": 365, "…": 1000, "×": 584, "Σ": 618, "≥": 549,
-          "–": 556, "“": 333, "”": 333, "·": 333, "→": 1000, "←": 1000,
-          **dict.fromkeys("▁▂▃▄▅▆▇█", 769)}
+    318, 401, 460, 838, 636, 950, 780, 275, 390, 390, 500, 838, 318, 361, 318, 337, 636, 636,
+    636, 636, 636, 636, 636, 636, 636, 636, 337, 337, 838, 838, 838, 531, 1000, 684, 686, 698,
+    770, 632, 575, 775, 752, 295, 295, 656, 557, 863, 748, 787, 603, 787, 695, 635, 611, 732,
+    684, 989, 685, 611, 685, 390, 337, 390, 838, 500, 500, 613, 635, 550, 635, 615, 352, 635,
+    634, 278, 278, 579, 278, 974, 634, 612, 635, 635, 411, 521, 392, 634, 592, 818, 592, 592,
+    525, 636, 337, 636, 838)
+# the other characters of our labels
+_OTHER = {"‖": 500, "∂": 517, "∇": 669, "⁽": 246, "⁾": 246, "ᵗ": 295, "ⁱ": 179, "ⁿ": 398,
+          "⁺": 528, "⁻": 528, "…": 1000, "×": 838, "Σ": 632, "≥": 838, "–": 500, "“": 518,
+          "”": 518, "·": 318, "→": 838, "←": 838, "⏎": 838,
+          **dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹₀₁₂₃₄₅₆₇₈₉", 401), **dict.fromkeys("▁▂▃▄▅▆▇█", 769)}
 _WIDE = 1000  # anything else: an em, so a box is never too narrow
 
 _SUP = dict(zip("0123456789+-()tin", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ᵗⁱⁿ"))
@@ -65,6 +66,14 @@ def box_width(lines, size: float = FONT_SIZE, pad: float = 16.0) -> str:
     """A node's minimum ``width`` (inches) that holds ``lines`` with ``pad`` points to spare."""
     widest = max((text_width(x, size) for x in lines), default=0.0)
     return f"{(widest + pad) / 72:.2f}"
+
+
+def td(text: str, attrs: str = "", inner: str | None = None, size: float = FONT_SIZE) -> str:
+    """An HTML-like table cell holding ``text`` (escaped; ``inner``: markup to use instead).
+    A cell whose text is not all ASCII gets a minimum ``WIDTH``: graphviz-pure counts such
+    characters as spaces and would draw the text past the cell."""
+    width = "" if text.isascii() else f' WIDTH="{int(text_width(text, size)) + 8}"'
+    return f"<TD{attrs}{width}>{inner if inner is not None else h(text)}</TD>"
 
 
 def sup(t) -> str:
@@ -113,12 +122,13 @@ def _inner(rows: str) -> str:
 
 
 def _scale_rows(scale, edges: bool) -> str:
-    fills = ['<TD BORDER="0">‖∇‖, log scale</TD>']
-    lines = ['<TD BORDER="0">edges (wider: larger)</TD>']
+    fills = [td("\u2016\u2207\u2016, log scale", ' BORDER="0"')]
+    lines = [td("edges (wider: larger)", ' BORDER="0"')]
     for k, lo in enumerate(scale.edges()[:-1] if scale.any else []):
         font = "white" if k >= len(PALETTE) - 3 else "black"
-        fills.append(f'<TD BGCOLOR="{PALETTE[k]}"><FONT COLOR="{font}">≥{fmt(lo)}</FONT>'
-                     "</TD>")
+        text = f"\u2265{fmt(lo)}"
+        fills.append(td(text, f' BGCOLOR="{PALETTE[k]}"',
+                        f'<FONT COLOR="{font}">{h(text)}</FONT>'))
         lines.append(f'<TD BGCOLOR="{EDGE_PALETTE[k]}"></TD>')
     fills.append('<TD BGCOLOR="#ffffff">0</TD><TD BGCOLOR="#e8e8e8">no grad</TD>')
     out = f"<TR>{''.join(fills)}</TR>"

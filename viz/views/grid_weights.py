@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from viz._dot import fmt, h, shape_str, sort_key
+from viz._style import td
 
 _LAYER_SUFFIX = re.compile(r"_l\d+(_reverse)?$")  # PyTorch's weight_hh_l0_reverse
 
@@ -85,22 +86,26 @@ def _short(gi, pid: int) -> str:
     return _LAYER_SUFFIX.sub("", name) or name
 
 
+LEFT, RIGHT, SPAN = ' ALIGN="LEFT"', ' ALIGN="RIGHT"', ' COLSPAN="3" ALIGN="LEFT"'
+GREY = '<FONT COLOR="#555555">{}</FONT>'
+GRAD = "\u2016\u2207\u2016 "
+STRIPS = "strips: \u2016\u2207W\u207d\u1d57\u207e\u2016, t = {} \u2026 {}"
+
+
 def _header_html(p, r, pids: list, uses: dict) -> str:
     steps = p.grid.steps.get(r[0], [])
-    rows = [f'<TR><TD COLSPAN="3" ALIGN="LEFT"><B>{h(row_title(r))}</B></TD></TR>']
+    title = row_title(r)
+    rows = [td(title, SPAN, f"<B>{h(title)}</B>")]
     for q in pids:
-        nd = p.gi.nodes[q]
-        rows.append(f'<TR><TD ALIGN="LEFT">{h(_short(p.gi, q))} '
-                    f'{h(shape_str(nd.get("shape", [])))}</TD>'
-                    f'<TD ALIGN="RIGHT">\u2016\u2207\u2016 {h(fmt(p.gi.grad_norm(q)))}</TD>'
-                    f"<TD>{_strip(p, uses[q].get(r, {}), steps)}</TD></TR>")
-    if pids:
-        rows.append(f'<TR><TD COLSPAN="3" ALIGN="LEFT"><FONT COLOR="#555555">'
-                    f"strips: \u2016\u2207W\u207d\u1d57\u207e\u2016, t = {h(str(steps[0]))} "
-                    f"\u2026 {h(str(steps[-1]))}</FONT></TD></TR>" if steps else "")
+        name = f'{_short(p.gi, q)} {shape_str(p.gi.nodes[q].get("shape", []))}'
+        rows.append(td(name, LEFT) + td(GRAD + fmt(p.gi.grad_norm(q)), RIGHT)
+                    + f"<TD>{_strip(p, uses[q].get(r, {}), steps)}</TD>")
+    if pids and steps:
+        note = STRIPS.format(steps[0], steps[-1])
+        rows.append(td(note, SPAN, GREY.format(h(note))))
     border = '<TABLE BORDER="1" COLOR="#2f6f9f" STYLE="rounded" BGCOLOR="#dbe9f6" ' \
              'CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">'
-    return f"<{border}{''.join(rows)}</TABLE>>"
+    return f"<{border}{''.join(f'<TR>{x}</TR>' for x in rows)}</TABLE>>"
 
 
 def _strip(p, by_step: dict, steps: list) -> str:
