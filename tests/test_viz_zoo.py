@@ -107,3 +107,18 @@ def test_grid_labels_in_the_seeds_notation():
     tree = viz.draw(graph("tree_lstm", False), view="tree").source
     words = re.findall(r"label=\"“([^”]+)”", tree)
     assert " ".join(words).startswith("The film never quite finds its footing ,")
+
+
+TWENTY = ("(3 (3 (2 (2 A) (2 small)) (3 (2 ,) (3 (2 quiet) (2 film)))) (3 (2 (2 that) (2 (2 never) "
+          "(2 (2 once) (2 raises)))) (3 (2 (2 its) (2 voice)) (3 (2 ,) (3 (2 but) (3 (2 (2 the) "
+          "(2 story)) (3 (2 (2 stays) (2 with)) (3 (2 you) (3 (2 long) (2 .))))))))))")
+
+
+@pytest.mark.parametrize("rname", RENDERERS)
+def test_twenty_word_tree_stays_legible(rname, tmp_path):
+    g = zoo.tree_lstm(False, sentence=TWENTY)
+    exe = renderer(rname)
+    for view in ("tree", "backward"):
+        proc, _ = run(exe, viz.draw(g, view=view).source, tmp_path / "t.svg", _render.quiet(exe))
+        assert proc.returncode == 0 and proc.stderr == b""
+        assert smallest_text_px(tmp_path / "t.svg") >= MIN_PX, view
