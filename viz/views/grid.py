@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from viz._dot import LogScale, fmt, label, shape_str, sort_key, sparkline, tooltip
+from viz._dot import LogScale, fmt, h, label, shape_str, sort_key, sparkline, tooltip
 from viz._model import GraphIndex
 from viz._style import (
     CUT_COLOR,
@@ -35,7 +35,7 @@ from viz._style import (
     sup,
 )
 from viz.views._cells import Grid, direction_key
-from viz.views.grid_open import open_cells, opened_nodes
+from viz.views.grid_open import opened_nodes
 from viz.views.grid_weights import weight_rows
 
 
@@ -334,19 +334,13 @@ def box_attrs(p: Plan, box: Box) -> dict:
 def graph_attributes(title, rankdir: str, p: Plan) -> dict:
     roles = {b.role for b in p.boxes.values()} | {"parameter"}
     cut = any(e.get("kind") == "cut" for es in p.gi.ins for e in es)
-    head = f'<TR><TD><FONT POINT-SIZE="{TITLE_SIZE}">{_h(title)}</FONT></TD></TR>' \
+    head = f'<TR><TD><FONT POINT-SIZE="{TITLE_SIZE}">{h(title)}</FONT></TD></TR>' \
         if title else ""
     leg = legend(roles, p.strip_scale if p.strip_scale.any else None, cut,
                  edges=p.scale is not None)
     return {"rankdir": rankdir, "nodesep": "0.3", "ranksep": "0.45", "fontname": FONT,
             "fontsize": str(FONT_SIZE), "labelloc": "t",
             "label": f'<<TABLE BORDER="0">{head}<TR><TD>{leg[1:-1]}</TD></TR></TABLE>>'}
-
-
-def _h(s) -> str:
-    from viz._dot import h
-
-    return h(s)
 
 
 def edge_attrs(p: Plan, es: list, recurrent: bool, c_path: bool, cut: bool) -> dict:
@@ -374,7 +368,3 @@ def edge_attrs(p: Plan, es: list, recurrent: bool, c_path: bool, cut: bool) -> d
 
 def plain_label(box: Box):
     return label(*box.lines)
-
-
-__all__ = ["Box", "Plan", "plan_grid", "box_attrs", "graph_attributes", "edge_attrs",
-           "plain_label", "state_letter", "open_cells", "FONT", "FONT_SIZE"]

@@ -44,25 +44,30 @@ def draw_tree_boxes(gi: GraphIndex, *, gradients: bool, expand=None, title=None,
     g.attr("node", fontname=FONT, fontsize=str(FONT_SIZE), shape="box", style="rounded,filled",
            margin="0.1,0.05")
     g.attr("edge", arrowsize="0.7")
-    leaf_dids = [owner_of(k, out, owner) for k in leaves]
+    _emit(g, boxes, [owner_of(k, out, owner) for k in leaves],
+          [owner_of(k, out, owner) for k in order if k not in parent],
+          scale if gradients else None)
+    _edges(g, gi, owner, boxes, scale if gradients else None)
+    g.members = {b["id"]: sorted(b["members"]) for b in boxes.values()
+                 if b["members"] and b["id"].startswith(("box-", "node-"))}
+    return g
+
+
+def _emit(g, boxes: dict, leaf_dids: list, roots: list, scale) -> None:
+    """The words in one row, in reading order; the other boxes; the loss above the roots."""
     with g.subgraph(name="words") as s:
         s.attr(rank="same")
         for did in leaf_dids:
-            _node(s, boxes[did], scale if gradients else None)
+            _node(s, boxes[did], scale)
     for did, b in boxes.items():
         if did not in leaf_dids:
-            _node(g, b, scale if gradients else None)
-    _edges(g, gi, owner, boxes, scale if gradients else None)
+            _node(g, b, scale)
     for a, b in zip(leaf_dids, leaf_dids[1:]):
         g.edge(a, b, style="invis")
-    roots = [owner_of(k, out, owner) for k in order if k not in parent]
     for did, b in boxes.items():  # the loss over every node: above the tree, not beside it
         if any(x.startswith("reads all") for x in b["lines"]):
             for r in roots:
                 g.edge(r, did, style="invis")
-    g.members = {b["id"]: sorted(b["members"]) for b in boxes.values()
-                 if b["members"] and b["id"].startswith(("box-", "node-"))}
-    return g
 
 
 def owner_of(k, out: dict, owner: list) -> str:
