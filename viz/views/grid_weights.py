@@ -45,7 +45,7 @@ def weight_rows(p, Box) -> None:
         box = Box(did, pids[0] if pids else -1, list(pids), [], [row_title(r)],
                   role="parameter", row=r)
         box.html = _header_html(p, r, pids, uses)
-        box.tips += [f"{_short(gi, q)}: \u2016\u2207\u2016={fmt(gi.grad_norm(q))}, n{q}"
+        box.tips += [f"{gi.label_name(q)}: \u2016\u2207\u2016={fmt(gi.grad_norm(q))}, n{q}"
                      for q in pids]
         box.attrs = {"shape": "plaintext", "style": "", "margin": "0"}
         if not pids:
