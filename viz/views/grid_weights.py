@@ -118,7 +118,9 @@ def _strip(p, by_step: dict, steps: list) -> str:
         color = p.strip_scale.color(max(norms)) if norms else "#e8e8e8"
         cells.append(f'<TD BGCOLOR="{color}" WIDTH="{width}" HEIGHT="12" FIXEDSIZE="TRUE">'
                      "</TD>")
-    return ('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="0" '
-            f'COLOR="#9a9a9a">{"".join(cells) and "<TR>" + "".join(cells) + "</TR>"}</TABLE>')
+    gap = 1 if width >= 6 else 0  # thin cells: no gaps, or a long row looks hatched
+    row = f"<TR>{''.join(cells)}</TR>" if cells else ""
+    return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="{gap}" CELLPADDING="0">'
+            f"{row}</TABLE>")
 
 
