@@ -122,3 +122,17 @@ def test_twenty_word_tree_stays_legible(rname, tmp_path):
         proc, _ = run(exe, viz.draw(g, view=view).source, tmp_path / "t.svg", _render.quiet(exe))
         assert proc.returncode == 0 and proc.stderr == b""
         assert smallest_text_px(tmp_path / "t.svg") >= MIN_PX, view
+
+
+@pytest.mark.parametrize("rname", RENDERERS)
+@pytest.mark.parametrize("name, view, expand", [
+    ("lstm_char", "unrolled", {"layer": 1, "step": 3}), ("gru_tagger", "backward", 3),
+    ("seq2seq_attention", "unrolled", {"loop": "seq2seq/decoder_step", "step": 2}),
+    ("tree_lstm", "tree", [29]), ("lstm_char", "backward", "all")])
+def test_opened_cells_render_silently(name, view, expand, rname, tmp_path):
+    exe = renderer(rname)
+    dg = viz.draw(graph(name, False), view=view, expand=expand)
+    proc, _ = run(exe, dg.source, tmp_path / "x.svg", _render.quiet(exe))
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()[-300:]
+    ids = {g.get("id") for g in ET.parse(tmp_path / "x.svg").getroot().iter(f"{SVG}g")}
+    assert set(dg.members) <= ids

@@ -218,6 +218,12 @@ def extra_name(gi: GraphIndex, members: list, first_row: bool) -> tuple:
     role = gi.meta(i, "role")
     if role is not None:
         return str(role), "op"
+    reads = {(gi.meta(e["dst"], "role"), str(gi.meta(e["dst"], "scope") or "").split("/")[-1])
+             for e in gi.outs[i]}
+    if any(r == "context" for r, _ in reads):  # what the bridge reads: seed 001's context C
+        return "C", "op"
+    if reads and gi.meta(i, "step") is None and all(sc == "attention" for _, sc in reads):
+        return "memory (attended)", "op"
     return op_name(gi, ops if len(ops) > 1 else [i]), "op"
 
 
