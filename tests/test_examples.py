@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from conftest import EXAMPLES, run_example
 
+from viz._style import sup
 from viz.plots import available
 
 HAS_MATPLOTLIB = available()
@@ -22,8 +23,8 @@ def test_quickstart(tmp_path, capsys):
     graph = json.loads((tmp_path / "hello_rnn.graph.json").read_text())
     assert {n["meta"].get("step") for n in graph["nodes"] if n["op"]} >= {0, 1, 2, 3}
     unrolled = (tmp_path / "hello_rnn_unrolled.svg").read_text()
-    assert all(f"cluster_step_{t}" in unrolled for t in range(4))
-    assert "W^(3)" in unrolled or "W^(3)".replace("^", "&#94;") in unrolled
+    assert all(f"h{sup(t)}" in unrolled for t in range(4))  # the grid: one box per step
+    assert "strips: ‖∇W⁽ᵗ⁾‖" in unrolled  # the per-step copies' gradients along the row
     assert (tmp_path / "hello_rnn_folded.svg").stat().st_size > 1000
     assert (tmp_path / "hello_rnn_backward.svg").stat().st_size > 1000
 
@@ -42,8 +43,8 @@ def assert_pictures(folder: Path, name: str, views, steps=(0,)) -> dict:
         path = folder / f"{name}_{view}.svg"
         assert path.exists() and path.stat().st_size > 1000, path
         texts[view] = path.read_text(encoding="utf-8")
-        if view == "unrolled":
-            assert all(f"cluster_step_{t}" in texts[view] for t in steps), path
+        if view == "unrolled":  # the grid: a box per step, labelled h^(t) (or h_l^(t))
+            assert all(sup(t) in texts[view] for t in steps), path
     return texts
 
 
@@ -57,7 +58,8 @@ def test_char_rnn(tmp_path, capsys):
     assert (tmp_path / "char_rnn.npz").exists()
     svg = assert_pictures(tmp_path, "char_lstm", ("unrolled", "folded", "backward"),
                           steps=range(6))
-    assert "f_gate" in svg["unrolled"]  # the composite copy: every gate is its own node
+    assert "gate_f" in svg["unrolled"]  # the composite copy: every gate is a node (a cell's
+    # tooltip lists their roles)
     assert "weight_hh_l0" in svg["backward"]
     assert f"drew {tmp_path / 'char_lstm_backward.svg'}" in out
     reports = [line for line in out.splitlines() if line.startswith("step ")]

@@ -25,7 +25,7 @@ def cluster_block(src: str, name: str) -> str:
 # -- 1. tree view: the summary of a tree node is a node, so edges are routed around it
 
 def test_tree_summaries_are_nodes_not_cluster_labels():
-    src = viz.draw(tree3(), view="tree").source
+    src = viz.draw(tree3(), view="tree", expand="all").source
     for k, depth in ((3, 1), (4, 0)):
         block = cluster_block(src, f"cluster_tree_node_{k}")
         assert 'label=""' in block  # the cluster itself carries no text
@@ -70,7 +70,8 @@ def test_tree_summaries_are_clear_of_edges(tmp_path):
     """Graphviz routes edges around nodes, not around cluster labels: with the summary in a
     cluster label, the edges from the children ran through its text."""
     exe = renderer_path("dot")
-    out = viz.render(viz.draw(tree3(), view="tree"), tmp_path / "tree.svg", renderer=exe)
+    out = viz.render(viz.draw(tree3(), view="tree", expand="all"), tmp_path / "tree.svg",
+                     renderer=exe)
     root = ET.parse(out).getroot()
     names = {f"summary_{k}" for k in range(5)} | {f"cluster_tree_node_{k}" for k in range(5)}
     boxes = text_boxes(root, names)
@@ -92,18 +93,18 @@ def hopfield(steps=3, n=8):
 
 def test_hopfield_initial_state_is_an_input_with_gradient():
     g = hopfield()
-    src = viz.draw(g, view="unrolled").source
+    src = viz.draw(g, view="unrolled", expand="all").source
     s0 = g.find(name="s0")[0].id
     line = next(ln for ln in src.splitlines() if ln.strip().startswith(f"n{s0} ["))
     assert "initial state (input with ∇)" in line and "‖∇‖=" in line
     assert PARAM_FILL not in line and "s0^(" not in src  # not a weight, no per-step copies
     assert f"n{s0} [" in cluster_block(src, "cluster_step_1")  # drawn inside its step
     assert all(f"W^({t})" in src for t in (1, 2, 3))  # the shared W keeps its copies
-    assert "initial state" in viz.draw(g, view="folded").source
+    assert "initial state" in viz.draw(g, view="folded", expand="all").source
 
 
 def test_weights_used_at_every_step_or_once_in_a_head_stay_weights():
-    src = viz.draw(elman(T=3), view="unrolled").source
+    src = viz.draw(elman(T=3), view="unrolled", expand="all").source
     for name in ("U", "W", "V", "b", "c"):
         assert all(f"{name}^({t})" in src for t in range(3)), name
     assert "initial state" not in src
@@ -116,7 +117,7 @@ def test_weights_used_at_every_step_or_once_in_a_head_stay_weights():
             h = (W @ h).tanh()
             y = V @ h if t == 2 else None
     y.sum().backward(retain_grads=True)
-    src = viz.draw(tr.trace(y.sum()), view="unrolled").source
+    src = viz.draw(tr.trace(y.sum()), view="unrolled", expand="all").source
     assert "V^(2)" in src and "h0^(" not in src and "initial state" in src
 
 
@@ -141,7 +142,7 @@ def recurrent_net(cls, T=3):
 
 @pytest.mark.parametrize("cls, states", [(tr.nn.GRU, 1), (tr.nn.LSTM, 2), (tr.nn.RNN, 1)])
 def test_folded_has_one_delay_per_recurrent_state(cls, states):
-    src = viz.draw(recurrent_net(cls), view="folded").source
+    src = viz.draw(recurrent_net(cls), view="folded", expand="all").source
     marks = delays(src)
     assert len(marks) == states
     for d in marks:  # each marker hangs from one source

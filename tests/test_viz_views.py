@@ -43,14 +43,17 @@ def line_of(source: str, did: str) -> str:
     return next(ln for ln in source.splitlines() if ln.strip().startswith(f"{did} ["))
 
 
-@pytest.mark.parametrize("name, build, view", [
-    ("elman_unrolled.dot", lambda: elman(T=2), "unrolled"),
-    ("elman_folded.dot", lambda: elman(T=2), "folded"),
-    ("lstm_unrolled.dot", lambda: lstm(T=2), "unrolled"),
-    ("tree3_tree.dot", tree3, "tree"),
+@pytest.mark.parametrize("name, build, view, opts", [
+    ("elman_unrolled.dot", lambda: elman(T=2), "unrolled", {"expand": "all"}),
+    ("elman_folded.dot", lambda: elman(T=2), "folded", {"expand": "all"}),
+    ("lstm_unrolled.dot", lambda: lstm(T=2), "unrolled", {"expand": "all"}),
+    ("tree3_tree.dot", tree3, "tree", {"expand": "all"}),
+    ("tree3_boxes.dot", tree3, "tree", {}),
+    ("elman_grid.dot", lambda: elman(T=3), "unrolled", {}),
+    ("birnn_grid_backward.dot", lambda: birnn(T=3), "backward", {}),
 ])
-def test_golden_dot(name, build, view):
-    check_golden(name, viz.draw(build(), view=view).source)
+def test_golden_dot(name, build, view, opts):
+    check_golden(name, viz.draw(build(), view=view, **opts).source)
 
 
 @pytest.mark.parametrize("view, opts", [("unrolled", {}), ("folded", {}), ("backward", {}),
@@ -96,7 +99,7 @@ def test_bad_inputs_and_options_raise_clear_errors():
 
 def test_unrolled_has_step_clusters_semantic_names_and_weight_copies():
     g = elman(T=2)
-    src = viz.draw(g).source
+    src = viz.draw(g, expand="all").source
     assert "subgraph cluster_step_0 {" in src and "subgraph cluster_step_1 {" in src
     assert "rnn.h[t=1]\\ntanh (3,)" in src and "rnn.o[t=0]" in src
     W = g.find(name="W")[0]
@@ -109,14 +112,14 @@ def test_unrolled_has_step_clusters_semantic_names_and_weight_copies():
 
 
 def test_lstm_labels_use_roles():
-    src = viz.draw(lstm(T=2)).source
+    src = viz.draw(lstm(T=2), expand="all").source
     for name in ("lstm.f_gate[t=1]", "lstm.i_gate[t=0]", "lstm.g_gate[t=0]", "lstm.o_gate[t=1]",
                  "lstm.c[t=0]", "lstm.h[t=1]", "lstm.c.mul[t=0]"):
         assert name in src
 
 
 def test_layers_and_directions_nest_inside_steps():
-    src = viz.draw(birnn(T=3)).source
+    src = viz.draw(birnn(T=3), expand="all").source
     step = src.index("subgraph cluster_step_0 {")
     layer = src.index("subgraph cluster_step_0_layer_0 {")
     fwd = src.index("subgraph cluster_step_0_layer_0_direction_forward_")
@@ -128,14 +131,14 @@ def test_layers_and_directions_nest_inside_steps():
 def test_cut_edges_are_dashed_red_and_labelled():
     g = elman(T=3, cut_at=2)
     for view in ("unrolled", "folded", "backward"):
-        src = viz.draw(g, view=view).source
+        src = viz.draw(g, view=view, expand="all").source
         cut = [ln for ln in src.splitlines() if "cut (TBPTT)" in ln]
         assert len(cut) == 1 and "style=dashed" in cut[0] and "color=red" in cut[0]
 
 
 def test_folded_merges_steps_and_marks_recurrence():
     g = elman(T=4)
-    dg = viz.draw(g, view="folded")
+    dg = viz.draw(g, view="folded", expand="all")
     members = dg.viz_members
     assert members == viz.fold(g)
     assert sorted(i for ids in members.values() for i in ids) == list(range(len(g.nodes)))
@@ -150,13 +153,15 @@ def test_folded_merges_steps_and_marks_recurrence():
 
 @pytest.mark.parametrize("build", [elman, lstm, birnn])
 def test_folded_size_does_not_depend_on_T(build):
-    small, big = viz.draw(build(T=5), view="folded"), viz.draw(build(T=50), view="folded")
-    assert len(small.viz_members) == len(big.viz_members)
-    assert len(node_ids(small.source)) == len(node_ids(big.source))
+    for opts in ({"expand": "all"}, {}):
+        small = viz.draw(build(T=5), view="folded", **opts)
+        big = viz.draw(build(T=50), view="folded", **opts)
+        assert len(node_ids(small.source)) == len(node_ids(big.source))
+        assert len(small.members) == len(big.members)
 
 
 def test_tree_view_clusters_words_and_child_order():
-    src = viz.draw(tree3(), view="tree").source
+    src = viz.draw(tree3(), view="tree", expand="all").source
     for k in range(5):
         assert f"subgraph cluster_tree_node_{k} {{" in src
     assert "“the”" in src and "‖∇p‖=" in src and "‖∇W^(4)‖=" in src
@@ -170,7 +175,7 @@ def test_tree_view_clusters_words_and_child_order():
 
 def test_backward_colours_legend_values_and_highlight():
     g = elman(T=2)
-    src = viz.draw(g, view="backward", highlight="W").source
+    src = viz.draw(g, view="backward", highlight="W", expand="all").source
     assert "legend [label=<<TABLE" in src and "no grad" in src
     assert "data [" in src and "grad [" in src and "dir=back" in src
     W, U = g.find(name="W")[0].id, g.find(name="U")[0].id
@@ -178,10 +183,10 @@ def test_backward_colours_legend_values_and_highlight():
     assert "penwidth=2.5" not in line_of(src, f"n{U}")
     root = g.roots[0]
     assert "penwidth=2.5" in line_of(src, f"n{root}")
-    by_site = viz.draw(g, view="backward", highlight="rnn/tanh#0").source
+    by_site = viz.draw(g, view="backward", highlight="rnn/tanh#0", expand="all").source
     tanh1 = g.find(op="tanh", step=1)[0].id
     assert "penwidth=2.5" in line_of(by_site, f"n{tanh1}")
-    by_id = viz.draw(g, view="backward", highlight=tanh1).source
+    by_id = viz.draw(g, view="backward", highlight=tanh1, expand="all").source
     assert "penwidth=2.5" in line_of(by_id, f"n{tanh1}")
     tanh0 = g.find(op="tanh", step=0)[0].id  # on the path to the site's t=0 copy, not to t=1
     assert "penwidth=2.5" in line_of(by_site, f"n{tanh0}")
@@ -189,7 +194,7 @@ def test_backward_colours_legend_values_and_highlight():
 
 
 def test_collapse_cell_draws_one_node_per_step():
-    src = viz.draw(lstm(T=3), view="backward", collapse="cell").source
+    src = viz.draw(lstm(T=3), view="backward", collapse="cell", expand="all").source
     cells = [ln for ln in src.splitlines() if "shape=box3d" in ln]
     assert len(cells) == 3 and "lstm[t=0]" in src and "lstm.h ‖∇‖=" in src
 
@@ -197,19 +202,20 @@ def test_collapse_cell_draws_one_node_per_step():
 def test_long_unroll_collapses_middle_steps():
     g = lstm200()
     t0 = time.perf_counter()
-    src = viz.draw(g).source
+    src = viz.draw(g, expand="all").source
     elapsed = time.perf_counter() - t0
     steps = sorted(int(s) for s in re.findall(r"subgraph cluster_step_(\d+) \{", src))
     assert steps == [0, 1, 198, 199]
     assert "… × 196 steps" in src and "t=2…197" in src
     assert len(node_ids(src)) < 200, elapsed
-    kept = viz.draw(g, keep_steps=[100], keep_ends=1).source
+    kept = viz.draw(g, keep_steps=[100], keep_ends=1, expand="all").source
     steps = sorted(int(s) for s in re.findall(r"subgraph cluster_step_(\d+) \{", kept))
     assert steps == [0, 100, 199] and "… × 99 steps" in kept and "… × 98 steps" in kept
     with pytest.warns(viz.SummaryWarning, match="middle steps"):  # all steps asked: too many
-        every = viz.draw(g, keep_ends=None).source
+        every = viz.draw(g, keep_ends=None, expand="all").source
     assert "… × 196 steps" in every
-    assert len(node_ids(viz.draw(g, keep_ends=None, max_nodes=10_000).source)) > 3000
+    assert len(node_ids(viz.draw(g, keep_ends=None, max_nodes=10_000,
+                                 expand="all").source)) > 3000
 
 
 def test_huge_graph_is_summarised_with_a_warning():
@@ -270,9 +276,9 @@ def test_graph_without_gradients_still_draws():
             h = (h @ W).tanh()
     g = tr.trace(h)  # no backward: only values
     for view in ("unrolled", "folded", "backward"):
-        src = viz.draw(g, view=view).source
+        src = viz.draw(g, view=view, expand="all").source
         assert "rnn.tanh[t=2]" in src or "rnn.tanh" in src
-    legend = line_of(viz.draw(g, view="backward").source, "legend")
+    legend = line_of(viz.draw(g, view="backward", expand="all").source, "legend")
     assert "no grad" in legend and "≥" not in legend
 
 
@@ -287,12 +293,12 @@ def _nn_lstm_graph(T, seed=0):
 
 def test_nn_lstm_layers_nest_per_layer_and_direction():
     g = _nn_lstm_graph(T=3)
-    src = viz.draw(g).source
+    src = viz.draw(g, expand="all").source
     assert "subgraph cluster_step_2_layer_1 {" in src
     assert "subgraph cluster_step_2_layer_1_direction_reverse_" in src
     assert "lstm.l0.f_gate[t=1]" in src and "lstm.l1_reverse.h[t=0]" in src
-    big = viz.draw(_nn_lstm_graph(T=12), view="folded")
-    assert len(big.viz_members) == len(viz.draw(g, view="folded").viz_members)
+    big = viz.draw(_nn_lstm_graph(T=12), view="folded", expand="all")
+    assert len(big.viz_members) == len(viz.draw(g, view="folded", expand="all").viz_members)
 
 
 def test_loop_groups_drop_the_layer_and_direction_of_a_layer():
@@ -305,7 +311,7 @@ def test_loop_groups_drop_the_layer_and_direction_of_a_layer():
 
 
 def test_seq2seq_draws_encoder_and_decoder_apart():
-    src = viz.draw(seq2seq()).source
+    src = viz.draw(seq2seq(), expand="all").source
     enc = re.search(r"subgraph cluster_(loop_seq2seq_encoder_\w+) \{", src)
     dec = re.search(r"subgraph cluster_(loop_seq2seq_decoder_step_\w+) \{", src)
     assert enc and dec and enc.start() < dec.start()  # the encoder ran first
@@ -320,7 +326,7 @@ def test_seq2seq_draws_encoder_and_decoder_apart():
 
 
 def test_long_seq2seq_collapses_steps_per_loop():
-    src = viz.draw(seq2seq(S=6, T=7)).source
+    src = viz.draw(seq2seq(S=6, T=7), expand="all").source
     # S=6, T=7, keep_ends=2: the encoder hides t=2..3 and the decoder t=2..4, separately
     assert src.count('label="\u2026 \u00d7 2 steps') == 1
     assert src.count('label="\u2026 \u00d7 3 steps') == 1
@@ -333,6 +339,6 @@ def test_graph_saved_without_loops_draws_as_before():
     old = json.loads(json.dumps(d))
     for nd in old["nodes"]:
         (nd.get("meta") or {}).pop("loop", None)
-    src = viz.draw(old).source
+    src = viz.draw(old, expand="all").source
     assert "cluster_loop" not in src and "subgraph cluster_step_0 {" in src
     assert "stack0" not in src

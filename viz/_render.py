@@ -67,11 +67,20 @@ def render(obj, path, format: str | None = None, *, view: bool = False, renderer
     if Path(exe).name.startswith("graphviz-pure") and fmt not in PURE_FORMATS:
         raise RenderError(f"viz.render: the graphviz-pure renderer cannot write {fmt!r}; use "
                           f"{' or '.join(PURE_FORMATS)}, or for {fmt}: {INSTALL_HINT}")
-    cmd = [str(exe), f"-T{fmt}", "-o", str(out)] + _caps(obj, fmt, dpi)
+    cmd = [str(exe), f"-T{fmt}", "-o", str(out)] + quiet(exe) + _caps(obj, fmt, dpi)
     _run(cmd, obj.source, timeout)
     if view:
         _open(out)
     return out
+
+
+def quiet(exe) -> list:
+    """``["-q"]`` for graphviz-pure: its text measure has the widths of ASCII characters only
+    and says so (once per run) for any other, such as the ‖ of ‖∇‖; the views give every box a
+    minimum width that holds its text (:func:`viz._style.box_width`), so that notice says
+    nothing the user must act on. ``-q`` silences warnings only: errors still fail the run.
+    Graphviz ``dot`` measures with the real font and gets no flag."""
+    return ["-q"] if Path(str(exe)).name.startswith("graphviz-pure") else []
 
 
 def _target(path, format) -> tuple:
@@ -142,7 +151,7 @@ def pipe(source: str, format: str = "svg", *, renderer=None, timeout: float = 60
     if exe is None:
         raise RendererNotFoundError(f"viz: no Graphviz renderer found to draw this picture; "
                                     f"{INSTALL_HINT}.")
-    return _run([str(exe), f"-T{format}"], source, timeout)
+    return _run([str(exe), f"-T{format}"] + quiet(exe), source, timeout)
 
 
 class VizDigraph(graphviz.Digraph):

@@ -173,7 +173,7 @@ def reduce(gi: GraphIndex, *, keep_ends=2, keep_steps=(), collapse=None, max_nod
     """The reduction a view draws: step collapse (unless ``keep_ends`` is None), cells when
     ``collapse == "cell"``, then coarser summaries (with a :class:`SummaryWarning`) while more
     than ``max_nodes`` nodes would be drawn."""
-    _check(keep_ends, keep_steps, collapse, max_nodes, who)
+    check_options(keep_ends, keep_steps, collapse, max_nodes, who)
     red = identity(gi)
     if keep_ends is not None:
         collapse_steps(gi, red, keep_ends, keep_steps)
@@ -200,11 +200,14 @@ def reduce(gi: GraphIndex, *, keep_ends=2, keep_steps=(), collapse=None, max_nod
     return red
 
 
-def _check(keep_ends, keep_steps, collapse, max_nodes, who) -> None:
+def check_options(keep_ends, keep_steps, collapse, max_nodes, who) -> None:
+    """Raise :class:`OptionError` for a bad ``keep_ends``, ``keep_steps``, ``collapse`` or
+    ``max_nodes``."""
     if collapse not in (None, "cell"):
         raise OptionError(f"{who}: collapse={collapse!r}; expected None or 'cell'")
-    if keep_ends is not None and (not isinstance(keep_ends, int) or keep_ends < 0):
-        raise OptionError(f"{who}: keep_ends={keep_ends!r}; expected an int >= 0 or None")
+    if keep_ends not in (None, "auto") and (not isinstance(keep_ends, int) or keep_ends < 0):
+        raise OptionError(f"{who}: keep_ends={keep_ends!r}; expected an int >= 0, 'auto' or "
+                          "None")
     if not isinstance(max_nodes, int) or max_nodes < 1:
         raise OptionError(f"{who}: max_nodes={max_nodes!r}; expected an int >= 1")
     if isinstance(keep_steps, (str, bytes)) or not hasattr(keep_steps, "__iter__"):

@@ -10,6 +10,7 @@ import graphviz
 from viz._dot import NONE_COLOR, LogScale, fmt, h
 from viz._errors import OptionError
 from viz._render import VizDigraph
+from viz._style import FONT, FONT_SIZE
 
 
 def heat_strip(values, labels=None, title: str | None = None, *,
@@ -37,7 +38,7 @@ def heat_strip(values, labels=None, title: str | None = None, *,
     table = ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
              f"{head}<TR>{top or '<TD></TD>'}</TR><TR>{cells or '<TD></TD>'}</TR></TABLE>>")
     g = VizDigraph("heat_strip")
-    g.attr("node", shape="plaintext", fontsize="10")
+    g.attr("node", shape="plaintext", fontname=FONT, fontsize=str(FONT_SIZE - 2))
     g.node("strip", table)
     return g
 
@@ -78,7 +79,7 @@ def heat_matrix(matrix, row_labels=None, col_labels=None, title: str | None = No
                    + "".join(_cell(None if not np.isfinite(m[i, j]) else float(m[i, j]), scale)
                              for j in cols) + "</TR>" for i in rows)
     g = VizDigraph("heat_matrix")
-    g.attr("node", shape="plaintext", fontsize="10")
+    g.attr("node", shape="plaintext", fontname=FONT, fontsize=str(FONT_SIZE - 2))
     g.node("matrix", '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
            f"{head}{top}{body}</TABLE>>")
     return g

@@ -224,7 +224,7 @@ def gates(tour, ch) -> None:
         loss = (out * out).sum()
         loss.backward(retain_grads=True)
         tour.view(ch, kind.lower(), tr.trace(loss), "folded", f"{kind} cell, folded: every gate "
-                  "its own node, recurrent edges through delays")
+                  "its own node, recurrent edges through delays", expand="all")
     _lstm_by_hand(ch)
     ch.api = ("tr.nn.LSTM / tr.nn.GRU (fused=False records the gates); "
               "tr.handbptt.check_lstm_bptt(w_ih, w_hh, b, V, c, xs, ys)")

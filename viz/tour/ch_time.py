@@ -228,8 +228,9 @@ def bptt(tour, ch) -> None:
     for term in ("eq.4 grad_o", "eq.5 grad_h", "eq.7 grad_W^(t)", "eq.7 grad_W"):
         ch.number(f"{term}: max |hand - tape|", report[term])
     g = tr.trace(loss)
-    tour.view(ch, "unrolled", g, "unrolled", "Unrolled: W^(t) per step with its own gradient "
-              "(eq. 7's terms); W collects their sum")
+    tour.view(ch, "unrolled", g, "unrolled", "Unrolled: one box per step with ||dL/dh^(t)||; "
+              "step 1 opened op by op, its copies W^(1), U^(1), V^(1) each with its own "
+              "gradient (eq. 7's terms); the strips give every step's", expand=1)
     tour.view(ch, "backward", g, "backward", "Backward: nodes coloured by ||grad||; the paths "
               "from L to W highlighted", highlight="W")
     tour.view(ch, "folded", g, "folded", "Folded: the same tape with the T copies merged")

@@ -14,6 +14,7 @@ import graphviz
 from viz._dot import dot_id_part, label, sort_key, tooltip
 from viz._errors import OptionError
 from viz._render import VizDigraph
+from viz._style import FONT, FONT_SIZE
 
 # an invisible zero-size point: time-axis points, their anchors, stack gates
 _POINT = {"shape": "point", "style": "invis", "width": "0", "height": "0", "label": ""}
@@ -25,6 +26,7 @@ class DNode:
     attrs: dict
     cluster: tuple = ()  # path of (kind, value) pairs, () for the top level
     order: int = 0
+    members: tuple = ()  # the graph node ids it stands for
 
 
 @dataclass
@@ -50,15 +52,22 @@ class Scene:
     stack: list = field(default_factory=list)  # cluster paths, each drawn after (above) the last
 
     def node(self, did: str, lines, tips=(), cluster=(), html: str | None = None,
-             **attrs) -> DNode:
+             members=(), stands_for: int | None = None, **attrs) -> DNode:
         """Add (or return the existing) node; ``lines`` become a plain label (or ``html``, an
-        already escaped HTML-like label ``<...>``), ``tips`` the tooltip (full text)."""
+        already escaped HTML-like label ``<...>``), ``tips`` the tooltip (full text).
+        ``members``: the graph node ids it stands for; its SVG id is ``node-<id>`` for one,
+        else ``box-<stands_for>`` (default: the last member)."""
         if did in self.nodes:
             return self.nodes[did]
         attrs = {"label": html if html is not None else label(*lines), **attrs}
         if tips:
             attrs["tooltip"] = tooltip(*tips)
-        nd = DNode(did, attrs, tuple(cluster), len(self.nodes))
+        members = tuple(members)
+        if len(members) == 1:
+            attrs.setdefault("id", f"node-{members[0]}")
+        elif members:
+            attrs.setdefault("id", f"box-{stands_for if stands_for is not None else members[-1]}")
+        nd = DNode(did, attrs, tuple(cluster), len(self.nodes), members)
         self.nodes[did] = nd
         return nd
 
@@ -68,8 +77,8 @@ class Scene:
     def to_digraph(self) -> graphviz.Digraph:
         g = VizDigraph(self.name)
         g.attr("graph", **self.graph_attr)
-        g.attr("node", fontsize="10")
-        g.attr("edge", fontsize="9")
+        g.attr("node", fontname=FONT, fontsize=str(FONT_SIZE))
+        g.attr("edge", fontname=FONT, fontsize=str(FONT_SIZE - 2))
         built = self._build_clusters()
         for path in sorted((p for p in built if len(p) == 1), key=self._cluster_key):
             g.subgraph(built[path])
@@ -80,6 +89,8 @@ class Scene:
             g.edge(e.src, e.dst, **e.attrs)
         self._chain(g)
         self._stack(g)
+        g.members = {nd.attrs["id"]: sorted(nd.members)
+                     for nd in sorted(self.nodes.values(), key=lambda n: n.order) if nd.members}
         return g
 
     def _stack(self, g: graphviz.Digraph) -> None:
@@ -239,7 +250,8 @@ def graph_attrs(view: str, rankdir: str, title, **extra) -> dict:
     if rankdir not in ("BT", "TB", "LR", "RL"):
         raise OptionError(f"viz.draw(view={view!r}): rankdir={rankdir!r}; expected BT, TB, LR "
                           "or RL")
-    attrs = {"rankdir": rankdir, "newrank": "true", **extra, "fontsize": "12"}
+    attrs = {"rankdir": rankdir, "newrank": "true", **extra, "fontname": FONT,
+             "fontsize": str(FONT_SIZE)}
     if title:
         attrs.update(label=label(title), labelloc="t")
     return attrs

@@ -15,26 +15,43 @@ import graphviz
 from viz._dot import LogScale, legend_html
 from viz._errors import OptionError
 from viz._model import GraphIndex, load
-from viz.collapse import reduce
+from viz.collapse import check_options, reduce
+from viz.views.grid_dot import draw_grid
+from viz.views.tree import draw_tree_boxes
 from viz.views.unrolled import Style, build
 
 
-def draw_backward(graph, *, highlight=None, values: bool = True, collapse: str | None = None,
-                  keep_ends: int | None = 2, keep_steps=(), max_nodes: int = 500,
-                  title: str | None = None, rankdir: str = "BT") -> graphviz.Digraph:
-    """Draw the graph coloured by gradient norm, with a legend.
+def draw_backward(graph, *, highlight=None, values: bool = True, expand=None,
+                  collapse: str | None = None, keep_ends="auto", keep_steps=(),
+                  max_nodes: int = 500, title: str | None = None,
+                  rankdir: str = "BT") -> graphviz.Digraph:
+    """Draw the graph coloured by gradient norm, with a legend: the grid of
+    :func:`viz.draw_unrolled` with every box filled by its ‖∇‖ and every edge as wide and dark
+    as the gradient it carries back, on one log scale.
 
     ``highlight``: a node id (int), a node name (e.g. ``"W"``) or a site (e.g.
     ``"rnn/tanh#0"``), or a list of them; the paths from the loss back to those nodes are drawn
-    thick and blue. ``values``: show data/grad values (micrograd style) when the trace kept them.
-    ``collapse="cell"`` draws each cell application as one node; long unrolls collapse as in
-    :func:`draw_unrolled`.
+    thick and blue. ``expand``, ``keep_ends``, ``keep_steps`` as in :func:`draw_unrolled`; with
+    ``expand="all"`` (or a graph without steps) every op is drawn, its data and gradient shown
+    micrograd style when ``values`` and the trace kept them, ``collapse="cell"`` and
+    ``max_nodes`` as in the gate-level unrolled picture.
     """
     gi = GraphIndex(load(graph))
-    red = reduce(gi, keep_ends=keep_ends, keep_steps=keep_steps, collapse=collapse,
-                 max_nodes=max_nodes)
-    scale = LogScale(gi.grad_norm(i) for i in range(len(gi)))
     on_path = path_to(gi, highlight) if highlight is not None else None
+    check_options(keep_ends, keep_steps, collapse, max_nodes, "viz.draw(view='backward')")
+    if expand != "all":
+        dg = draw_grid(gi, gradients=True, keep_ends=keep_ends, keep_steps=keep_steps,
+                       expand=expand, title=title, rankdir=rankdir, on_path=on_path,
+                       name="backward")
+        if dg is not None:
+            return dg
+        dg = draw_tree_boxes(gi, gradients=True, expand=expand, title=title, rankdir=rankdir,
+                             name="backward")
+        if dg is not None:
+            return dg
+    red = reduce(gi, keep_ends=2 if keep_ends == "auto" else keep_ends, keep_steps=keep_steps,
+                 collapse=collapse, max_nodes=max_nodes)
+    scale = LogScale(gi.grad_norm(i) for i in range(len(gi)))
     style = Style(copies=False, scale=scale, values=values, edge_grads=True, on_path=on_path)
     scene = build(gi, red, style, "backward", title, rankdir)
     scene.node("legend", [], html=legend_html(scale), shape="plaintext")

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 import graphviz
 
 from viz._dot import fmt, shape_str, sort_key, sparkline
-from viz._errors import SummaryWarning
+from viz._errors import OptionError, SummaryWarning
 from viz._model import GraphIndex, load
 from viz.collapse import bfs_order
 from viz.views._scene import Scene, graph_attrs
+from viz.views.grid_dot import draw_grid
 from viz.views.unrolled import CUT_STYLE, PARAM_FILL, _cluster_labels, _kind_attrs, kind_line
 
 # the seeds' black square on a recurrent edge: "the value from one time step earlier"
@@ -51,15 +52,27 @@ def fold(graph) -> dict:
     return {f"f{k}": list(m) for k, m in enumerate(f.members)}
 
 
-def draw_folded(graph, *, max_nodes: int = 500, title: str | None = None,
+def draw_folded(graph, *, expand=None, max_nodes: int = 500, title: str | None = None,
                 rankdir: str = "BT") -> graphviz.Digraph:
-    """Draw the circuit diagram: each op site once, recurrent edges through a delay marker.
+    """Draw the circuit diagram: each cell once, its recurrence through a delay marker.
 
-    Folded op nodes show ||nabla L|| of their copies over t (numbers for short sequences, else a
-    sparkline); parameters show ||nabla_W L|| and their per-step contributions
-    ||nabla_{W^(t)} L||. The result has ``.viz_members``: folded DOT id -> unrolled node ids.
+    By default each row of the grid (a layer and direction of a loop) is one box h⁽ᵗ⁾ with
+    ‖∂L/∂h⁽ᵗ⁾‖ over t (a sparkline), its weights at its left with the strip of ‖∇W⁽ᵗ⁾‖; its
+    inputs, outputs and losses folded the same way. ``expand="all"`` (or a graph without
+    steps, such as a tree) folds op by op instead: each op site once, recurrent edges through
+    delay markers, op nodes with ||nabla L|| of their copies over t, parameters with
+    ||nabla_W L|| and their per-step contributions; that result has ``.viz_members``: folded
+    DOT id -> unrolled node ids. Both have ``.members``: box id -> node ids.
     """
     gi = GraphIndex(load(graph))
+    if expand != "all":
+        if expand is not None:
+            raise OptionError(f"viz.draw(view='folded'): expand={expand!r}; the folded view "
+                              "takes None (cells) or 'all' (every op)")
+        dg = draw_grid(gi, gradients=False, title=title, rankdir=rankdir, name="folded",
+                       folded=True)
+        if dg is not None:
+            return dg
     f = _fold(gi)
     keep = _limit(gi, f, max_nodes)
     attrs = graph_attrs("folded", rankdir, title)
@@ -163,8 +176,8 @@ def _node(scene: Scene, gi: GraphIndex, did: str, ids: list) -> None:
                           for e in gi.outs[i]), key=lambda x: sort_key(x[0]))
         if len(contrib) > 1:
             lines.append(f"\u2016\u2207{lines[0]}^(t)\u2016: " + sparkline([c for _, c in contrib]))
-        scene.node(did, lines, [lines[0], f"n{i}"], shape="box", style="filled,rounded,bold",
-                   fillcolor=PARAM_FILL)
+        scene.node(did, lines, [lines[0], f"n{i}"], members=[i], shape="box",
+                   style="filled,rounded,bold", fillcolor=PARAM_FILL)
         return
     name = gi.label_name(i, False) if kind == "op" else _merge_names(gi, ids)
     head = (f"{nd.get('op')} " if kind == "op" else "") + shape_str(nd.get("shape", []))
@@ -178,7 +191,7 @@ def _node(scene: Scene, gi: GraphIndex, did: str, ids: list) -> None:
             + " ".join(f"n{j}" for j in ids[:40])]
     path = tuple((k, gi.meta(i, k)) for k in ("layer", "direction") if gi.meta(i, k) is not None)
     _cluster_labels(scene, path)
-    scene.node(did, lines, tips, path if kind == "op" else (), **_kind_attrs(kind))
+    scene.node(did, lines, tips, path if kind == "op" else (), members=ids, **_kind_attrs(kind))
 
 
 def _merge_names(gi: GraphIndex, ids: list) -> str:

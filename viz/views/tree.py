@@ -20,17 +20,31 @@ from viz.collapse import bfs_order
 from viz.views._scene import Scene, graph_attrs
 from viz.views.unrolled import CUT_STYLE, PARAM_FILL, _kind_attrs, grad_lines
 
+
+def draw_tree_boxes(*args, **kwargs):
+    from viz.views.tree_boxes import draw_tree_boxes as draw  # it imports this module
+
+    return draw(*args, **kwargs)
+
 WORD_FILL = "#fff2cc"
 
 
-def draw_tree(graph, *, ops: bool = True, max_nodes: int = 500, title: str | None = None,
-              rankdir: str = "BT") -> graphviz.Digraph:
-    """Draw a recursive net's graph as its tree: one cluster per tree node, words at the leaves.
+def draw_tree(graph, *, expand=None, ops: bool | None = None, max_nodes: int = 500,
+              title: str | None = None, rankdir: str = "BT") -> graphviz.Digraph:
+    """Draw a recursive net's graph as its parse tree, words along the bottom in sentence order.
 
-    ``ops=False`` draws each tree node as one node (its output). Shared parameters are listed
-    once, with their total gradient; each cluster shows their per-node contributions.
+    By default one box per tree node with ‖∇p‖ and the leaf's word, the shared weights once
+    (:mod:`viz.views.tree_boxes`); ``expand`` opens tree nodes (an id or a list) to their ops.
+    ``expand="all"`` (or ``ops=True``) draws every op, one cluster per tree node with a summary
+    of its depth, word, ‖∇p‖ and the shared weights' per-node contributions; ``ops=False``
+    there draws each tree node as its output. The result has ``.members``.
     """
     gi = GraphIndex(load(graph))
+    if expand != "all" and ops is None:
+        dg = draw_tree_boxes(gi, gradients=False, expand=expand, title=title, rankdir=rankdir)
+        if dg is not None:
+            return dg
+    ops = True if ops is None else ops
     tn = _tree_nodes(gi)
     kids, parent = _structure(gi, tn)
     order = _preorder(kids, parent)
@@ -218,7 +232,7 @@ def _plain(scene: Scene, gi: GraphIndex, i: int, path: tuple, word: bool = False
         attrs.update(shape="box", style="filled,rounded,bold", fillcolor=WORD_FILL)
     if i in gi.roots:
         attrs["peripheries"] = "2"
-    scene.node(f"n{i}", lines, [gi.label_name(i), f"n{i}"], path, **attrs)
+    scene.node(f"n{i}", lines, [gi.label_name(i), f"n{i}"], path, members=[i], **attrs)
 
 
 def _edges(scene: Scene, gi: GraphIndex, did: list, kids: dict, shown: set) -> None:

@@ -25,8 +25,10 @@ import graphviz
 
 from viz._dot import LogScale, clean, fmt, fmt_values, label, shape_str, sort_key
 from viz._model import PLACE_KEYS, GraphIndex, load
-from viz.collapse import Reduction, reduce
+from viz._style import FONT_SIZE, edge_style
+from viz.collapse import Reduction, check_options, reduce
 from viz.views._scene import Scene, graph_attrs
+from viz.views.grid_dot import draw_grid
 
 PARAM_FILL = "#dbe9f6"
 COPY_FILL = "#eef5fb"
@@ -48,22 +50,38 @@ class Style:
     on_path: list | None = None  # per node id: on the highlighted loss->node path
 
 
-def draw_unrolled(graph, *, keep_ends: int | None = 2, keep_steps=(), collapse: str | None = None,
-                  max_nodes: int = 500, title: str | None = None,
+def draw_unrolled(graph, *, expand=None, keep_ends="auto", keep_steps=(),
+                  collapse: str | None = None, max_nodes: int = 500, title: str | None = None,
                   rankdir: str = "BT") -> graphviz.Digraph:
-    """Draw every step of an unrolled graph, one cluster per time step t.
+    """Draw an unrolled graph as the textbook grid: time steps left to right, layers bottom to
+    top, one box h⁽ᵗ⁾ per (layer, direction, step) cell with ‖∂L/∂h‖ (:mod:`viz.views.grid`).
 
-    ``graph``: a ``tr.Graph``, its dict, a JSON path, or Tensor(s) (traced). Long unrolls keep
-    the first/last ``keep_ends`` steps plus ``keep_steps`` and merge the rest into "… × N steps"
-    nodes (``keep_ends=None`` draws all). ``collapse="cell"`` draws each cell application
-    (ops sharing scope and step) as one node. More than ``max_nodes`` nodes are summarised with
-    a warning. Cut edges (truncated BPTT) are dashed red, labelled "cut (TBPTT)".
+    ``graph``: a ``tr.Graph``, its dict, a JSON path, or Tensor(s) (traced). ``expand`` opens
+    cells to gate level: a step, ``{"layer": 1}``, a list of (layer, step) pairs, a predicate
+    over node metadata, or ``"all"`` -- today's gate-level picture, one cluster per step with
+    every op and the per-step copies W⁽ᵗ⁾. Long unrolls keep the first/last ``keep_ends`` steps
+    plus ``keep_steps`` and merge the rest into "… × N steps" boxes (``"auto"``: loops of up
+    to 16 steps whole, else 3 at each end; ``None`` draws all). A graph without recorded steps
+    (a tree, a plain expression) is drawn op by op. In the gate-level picture
+    ``collapse="cell"`` draws each cell as one node and more than ``max_nodes`` nodes are
+    summarised with a warning. The result has ``.members``: box id -> the node ids it stands for.
     """
     gi = GraphIndex(load(graph))
-    red = reduce(gi, keep_ends=keep_ends, keep_steps=keep_steps, collapse=collapse,
+    check_options(keep_ends, keep_steps, collapse, max_nodes, "viz.draw(view='unrolled')")
+    if expand != "all":
+        dg = draw_grid(gi, gradients=False, keep_ends=keep_ends, keep_steps=keep_steps,
+                       expand=expand, title=title, rankdir=rankdir)
+        if dg is not None:
+            return dg
+    red = reduce(gi, keep_ends=_gate_ends(keep_ends), keep_steps=keep_steps, collapse=collapse,
                  max_nodes=max_nodes)
     scene = build(gi, red, Style(), "unrolled", title, rankdir)
     return scene.to_digraph()
+
+
+def _gate_ends(keep_ends):
+    """The gate-level picture keeps 2 steps at each end by default (every op is a node)."""
+    return 2 if keep_ends == "auto" else keep_ends
 
 
 def build(gi: GraphIndex, red: Reduction, style: Style, name: str, title, rankdir) -> Scene:
@@ -108,7 +126,7 @@ def _loop_clusters(scene: Scene, gi: GraphIndex) -> None:
         scene.cluster_attr[(("loop", x),)] = {
             "label": label("/".join(p[common:]) or x or "loop"), "tooltip": label(f"loop {x}"),
             "style": "rounded,bold", "color": "gray45", "fontcolor": "gray20",
-            "fontsize": "12"}
+            "fontsize": str(FONT_SIZE)}
 
 
 def _direction_key(v) -> tuple:
@@ -211,7 +229,7 @@ def _plain_node(scene, gi, i, style, place, is_root, has_copies) -> None:
     if style.on_path is not None and style.on_path[i]:
         attrs.update(color=HIGHLIGHT, penwidth="2.5")
     cluster = cluster_path(place, gi.loops()[i]) if kind != "param" else ()
-    scene.node(f"n{i}", lines, tips, cluster, **attrs)
+    scene.node(f"n{i}", lines, tips, cluster, members=[i], **attrs)
 
 
 def _kind_attrs(kind: str) -> dict:
@@ -251,7 +269,8 @@ def _group_node(scene: Scene, gi: GraphIndex, grp, style: Style) -> None:
     if grp.kind == "steps":  # an invisible cluster, so the run keeps its place in time order
         path = cluster_path(None, grp.loop) + (("steps", grp.place[0]),)
         scene.cluster_attr[path] = {"label": "", "peripheries": "0"}
-    scene.node(grp.did, lines, tips, path, **attrs)
+    stands = outs[0] if outs else max(grp.members)  # a cell: its state output h
+    scene.node(grp.did, lines, tips, path, members=grp.members, stands_for=stands, **attrs)
 
 
 def _group_outputs(gi: GraphIndex, grp) -> list:
@@ -291,10 +310,21 @@ def _edge_attrs(gi, es, kind, style, places) -> dict:
             and ps[0] != pd[0]:
         attrs["constraint"] = "false"  # recurrent edge: keep the steps side by side
         attrs["color"] = "gray35"
+    elif ps is None and gi.kind(e["src"]) == "param" and len(gi.outs[e["src"]]) > 1:
+        # a weight drawn once (no copies) feeds ops in many step clusters: such edges must
+        # not rank, or Graphviz 2.43 can fail ("trouble in init_rank") on long encoders
+        attrs["constraint"] = "false"
     if style.edge_grads:
-        attrs["dir"] = "back"  # arrows show where each gradient goes
-        if len(es) == 1 and isinstance(e.get("grad"), dict):
-            attrs["label"] = fmt(e["grad"].get("norm"))
+        # arrows show where each gradient goes; its size is the edge's width and colour on the
+        # nodes' log scale, its value the tooltip: a label on an edge adds a node to the
+        # layout, and Graphviz 2.43 failed ("trouble in init_rank") on big graphs with them
+        attrs["dir"] = "back"
+        norms = [(x.get("grad") or {}).get("norm") for x in es]
+        norms = [x for x in norms if x is not None]
+        attrs.update(edge_style(style.scale, max(norms) if norms else None))
+        if norms:
+            attrs["tooltip"] = label("\u2016\u2207\u2016 sent back: "
+                                     + ", ".join(fmt(x) for x in norms[:8]))
     if style.on_path is not None and all(style.on_path[x["src"]] and style.on_path[x["dst"]]
                                          for x in es):
         attrs.update(color=HIGHLIGHT, penwidth="2.5")
@@ -318,7 +348,8 @@ def _copy_nodes(scene: Scene, gi: GraphIndex, p: int, uses, style: Style) -> Non
         tips = [f"{pname}^({tag}): the copy of {pname} used here",
                 "its gradient contribution; the shared node holds the sum"]
         scene.node(cid, lines, tips, cluster_path(place, gi.loops()[e0["dst"]]), shape="box",
-                   style="filled,rounded", fillcolor=COPY_FILL, fontsize="9", height="0.3")
+                   style="filled,rounded", fillcolor=COPY_FILL, height="0.3",
+                   id=f"copy-{p}-{e0['dst']}-{e0.get('arg', 0)}")
         for e, _ in items:
             on = style.on_path is not None and style.on_path[p] and style.on_path[e["dst"]]
             extra = {"color": HIGHLIGHT, "penwidth": "2.5"} if on else {}
