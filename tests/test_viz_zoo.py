@@ -18,9 +18,9 @@ import viz
 from viz import _render, zoo
 
 RENDERERS = ["dot", "graphviz-pure"]
-# The layer flag of the recurrent layers; the default (fused) variants join when the core's
-# trace opens fused layers into the same per-step, per-gate graph.
-FUSED = [False]
+# The layer flag of the recurrent layers: the default (fused, None) layers, whose traces open into
+# the per-step, per-gate graph, and fused=False layers, which record it while running.
+FUSED = [None, False]
 MIN_PX, MAX_SECONDS = 7.0, 2.0
 CASES = [(name, view, fused) for name, (_, views) in zoo.ZOO.items() for view in views
          for fused in FUSED]
@@ -136,3 +136,17 @@ def test_opened_cells_render_silently(name, view, expand, rname, tmp_path):
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()[-300:]
     ids = {g.get("id") for g in ET.parse(tmp_path / "x.svg").getroot().iter(f"{SVG}g")}
     assert set(dg.members) <= ids
+
+
+@pytest.mark.parametrize("name", list(zoo.ZOO))
+def test_default_and_composite_zoo_pictures_are_equal(name):
+    """A default (fused) model draws exactly as its fused=False copy (numbers rounded alike)."""
+    import re
+
+    def rounded(text):
+        return re.sub(r"-?\d+\.\d+(e[-+]?\d+)?", lambda m: f"{float(m.group()):.2g}", text)
+
+    for view in zoo.ZOO[name][1]:
+        a = viz.draw(graph(name, None), view=view).source
+        b = viz.draw(graph(name, False), view=view).source
+        assert rounded(a) == rounded(b), (name, view)
