@@ -10,13 +10,16 @@ Views: ``unrolled`` (one cluster per step, per-step weight copies W^(t)), ``fold
 circuit diagram with delay markers), ``tree`` (backprop through structure), ``backward``
 (gradient norms as colours, values, highlighted paths). All output is deterministic.
 
+Interactive: :func:`inspect` writes one offline HTML page (or shows it inline in a notebook)
+to pan, zoom, search and click through a graph's values, gradients and backward steps.
+
 Teaching: :func:`exercise` blanks chosen gradients for students to fill in and checks their
 answers; :func:`replay` writes one picture per backward step plus a page to step through them.
 """
 
 from __future__ import annotations
 
-import inspect
+import inspect as _pyinspect
 import os
 
 import graphviz
@@ -33,6 +36,7 @@ from viz._model import load
 from viz._render import find_renderers, render
 from viz.exercise import Exercise, Question, Report, Result, exercise
 from viz.heat import heat_matrix, heat_strip
+from viz.inspector import Inspector, inspect
 from viz.replay import Contribution, Frame, replay, replay_frames
 from viz.views.backward import draw_backward
 from viz.views.folded import draw_folded, fold
@@ -77,7 +81,7 @@ def save_views(graph, folder, name: str, views=("unrolled", "folded", "backward"
     for view in views:
         if view not in VIEWS:
             raise OptionError(f"viz.save_views: view={view!r}; expected one of {', '.join(VIEWS)}")
-        accepted = inspect.signature(VIEWS[view]).parameters
+        accepted = _pyinspect.signature(VIEWS[view]).parameters
         # an option one view lacks (keep_ends for folded) is meant for the others
         opts = {k: v for k, v in options.items() if k in accepted}
         path = os.path.join(os.fspath(folder), f"{name}_{view}.{format}")
@@ -90,5 +94,5 @@ __all__ = [
     "draw_unrolled", "draw_folded", "draw_tree", "draw_backward", "VIEWS", "VizError",
     "GraphFormatError", "OptionError", "RenderError", "RendererNotFoundError", "SummaryWarning",
     "exercise", "Exercise", "Question", "Report", "Result", "replay", "replay_frames", "Frame",
-    "Contribution",
+    "Contribution", "inspect", "Inspector",
 ]
