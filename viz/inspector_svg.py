@@ -19,12 +19,14 @@ Graphviz ``dot`` and of graphviz-pure are read alike.
 from __future__ import annotations
 
 import re
+import subprocess
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from viz._errors import INSTALL_HINT, RendererNotFoundError, RenderError
-from viz._render import find_renderers, pipe
+from viz._render import find_renderers
 
 SVG = "http://www.w3.org/2000/svg"
 XLINK = "http://www.w3.org/1999/xlink"
@@ -33,6 +35,7 @@ ET.register_namespace("xlink", XLINK)
 _G = f"{{{SVG}}}g"
 _TITLE = f"{{{SVG}}}title"
 MAX_EDGE_REFS = 200  # a merged edge between two big boxes lists at most this many uses
+TIMEOUT = 120  # seconds one layout may take
 
 _ID_NODE = re.compile(r"node-(\d+)")  # the id convention agreed with the views
 _ID_BOX = re.compile(r"box-(\d+)")
@@ -77,11 +80,12 @@ class Drawing:
     ids: list | None = None
     boxes: dict | None = None
     svg: str = ""
-    error: str = ""  # why no renderer could lay it out
+    error: str = ""  # what went wrong laying it out (and, with an svg, what it lacks)
 
 
 def render_all(drawings: list, who: str = "viz.inspect") -> None:
-    """Lay out every drawing, two renderer processes at a time, one process per drawing.
+    """Lay out every drawing with the first renderer found, two processes at a time, one
+    process per drawing.
     (Graphviz reads several graphs from one input, but dot 2.43 then lays a graph out
     differently after another one, and was seen to crash after a backward view.)"""
     if not find_renderers():
@@ -93,14 +97,41 @@ def render_all(drawings: list, who: str = "viz.inspect") -> None:
 
 
 def _render_one(dr: Drawing) -> None:
-    """One drawing, with each renderer in turn: dot 2.43 fails to route some edges that
-    graphviz-pure routes (slowly). When none succeeds, ``dr.error`` says why."""
-    for exe in find_renderers():
-        try:
-            dr.svg = pipe(dr.source, "svg", renderer=exe).decode("utf-8")
-            return
-        except RenderError as exc:
-            dr.error = str(exc).splitlines()[-1][:300]
+    """One drawing. Graphviz 2.43 ``dot`` fails to route some edges of our pictures ("lost
+    edge", often because of edge labels) yet still writes the rest of the picture. Such a
+    layout is tried once more with external edge labels (``xlabel``: placed after the layout,
+    they do not take part in it); if that fails too, the first picture is kept, and
+    ``dr.error`` says that edges are missing."""
+    exe = find_renderers()[0]
+    svg, err = _layout(exe, dr.source)
+    if err:
+        svg2, err2 = _layout(exe, _xlabels(dr.source))
+        if svg2 and not err2:
+            svg, err = svg2, ""
+    dr.svg, dr.error = svg, err
+
+
+def _layout(exe: str, source: str) -> tuple:
+    """(svg or "", error or ""): the renderer's picture, even when it reported errors."""
+    try:
+        proc = subprocess.run([exe, "-Tsvg"], input=source.encode("utf-8"), capture_output=True,
+                              timeout=TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return "", f"{Path(exe).name} took more than {TIMEOUT} s"
+    except OSError as exc:
+        raise RenderError(f"viz.inspect: cannot run {exe!r}: {exc}") from exc
+    out = proc.stdout.decode("utf-8", "replace")
+    lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    err = next((x for x in reversed(lines) if x.startswith("Error")), lines[-1] if lines else "")
+    if proc.returncode == 0:
+        return out, ""
+    return (out if out.rstrip().endswith("</svg>") else ""), err[:200] or f"exit {proc.returncode}"
+
+
+def _xlabels(source: str) -> str:
+    """The DOT with every edge label turned into an external label."""
+    return "\n".join(re.sub(r"\blabel=", "xlabel=", line) if "->" in line else line
+                     for line in source.splitlines())
 
 
 def tag_svg(dr: Drawing, gi, edge_index: dict) -> str:

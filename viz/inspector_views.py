@@ -170,10 +170,15 @@ def build_pictures(d: dict, gi: GraphIndex, views: list, options: dict,
         if not dr.svg:
             notes.append(f"{who}: the {name} view could not be laid out ({dr.error}); its tab "
                          "is left out")
+        elif dr.error:
+            notes.append(f"{who}: Graphviz could not route every edge of the {name} view "
+                         f"({dr.error}); the picture leaves those edges out")
     for b in boxes.items.values():
         if b.drawing is not None and not b.drawing.svg:
             b.note = f"could not be laid out: {b.drawing.error}"
             b.drawing = None
+        elif b.drawing is not None and b.drawing.error:
+            b.note = f"Graphviz could not route every edge inside ({b.drawing.error})"
     return Pictures([(n, dr) for n, dr in out if dr.svg], boxes, notes)
 
 

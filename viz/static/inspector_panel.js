@@ -83,7 +83,9 @@
       }
       var more = vals.length > MAX_VALUES ? '<p class="tri-muted">first ' + MAX_VALUES +
         " of " + vals.length + " values</p>" : "";
-      return '<div class="tri-values"><table>' + rows.join("") + "</table></div>" + more;
+      return "<details" + (vals.length <= 16 ? " open" : "") + "><summary>" + vals.length +
+        ' values</summary><div class="tri-values"><table>' + rows.join("") +
+        "</table></div>" + more + "</details>";
     }
 
     function ruleFor(lines, arg) {  // a variadic op's template is written out for input k
@@ -185,9 +187,8 @@
         esc(nd.name) : "") + "</p>";
       el.innerHTML = head + (opts.box ? boxPart(opts.box) : "") + place(id, nd) +
         '<p><b>shape</b> ' + shapeText(nd.shape || []) + " · " + esc(nd.dtype || "") + "</p>" +
-        rule(id, nd) + summary("Value", nd.value) +
-        summary("Gradient ∂L/∂" + esc(inf.label), nd.grad, "data-grad-norm") +
-        chart(id, opts.use) + usesOf(id, nd);
+        rule(id, nd) + summary("Gradient ∂L/∂" + esc(inf.label), nd.grad, "data-grad-norm") +
+        chart(id, opts.use) + summary("Value", nd.value) + usesOf(id, nd);
       el.scrollTop = 0;
     }
 
