@@ -39,6 +39,7 @@
       z.apply();
     };
     z.zoomAt = function (f, px, py) {  // f > 1 zooms in, around the pixel (px, py) of the box
+      z.apply();  // the box may have changed size since: pixels convert at the current size
       var ux = z.x + px / z.s, uy = z.y + py / z.s;
       z.s = Math.max(z.min, Math.min(8, z.s * f));
       z.x = ux - px / z.s;
@@ -49,6 +50,7 @@
     z.zoomCenter = function (f) { var c = size(); z.zoomAt(f, c.w / 2, c.h / 2); };
     z.panBy = function (dx, dy) { z.x -= dx / z.s; z.y -= dy / z.s; z.touched = true; z.apply(); };
     z.reveal = function (el) {  // centre el, zoomed in far enough to read it
+      z.apply();
       var r = el.getBoundingClientRect(), b = box.getBoundingClientRect(), c = size();
       var cx = z.x + (r.left + r.width / 2 - b.left) / z.s;
       var cy = z.y + (r.top + r.height / 2 - b.top) / z.s;

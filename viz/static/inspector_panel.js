@@ -34,6 +34,12 @@
       ' title="' + esc(x) + '">' + esc(fmt(x)) + "</span>";
   }
 
+  function math(s) {  // rule text: W_ih, ∇_{W⁽ᵗ⁾} and Σ_t written with subscripts
+    return esc(s).replace(/_\{([^}]*)\}|_([A-Za-z0-9]+)/g, function (_, a, b) {
+      return "<sub>" + (a ? a.replace(/_([A-Za-z0-9]+)/g, "<sub>$1</sub>") : b) + "</sub>";
+    });
+  }
+
   function sup(s) {  // "3" -> "³": the seeds write W⁽³⁾
     return String(s).split("").map(function (c) { return SUP[c] || c; }).join("");
   }
@@ -97,11 +103,11 @@
       var inf = d.info[id];
       if (inf.rule === undefined) return "";
       var lines = d.rules[inf.rule], out = '<h3>Op and local rule</h3><p class="tri-rule">' +
-        '<b>' + esc(nd.op) + "</b>: " + esc(lines[0]) + "</p><ul class=\"tri-rules\">";
+        '<b>' + esc(nd.op) + "</b>: " + math(lines[0]) + "</p><ul class=\"tri-rules\">";
       (ins_[id] || []).forEach(function (k) {
         var e = g.edges[k];
         if ((e.kind || "data") !== "data") return;
-        out += "<li>" + esc(ruleFor(lines, e.arg)) + '<br><span class="tri-muted">input ' +
+        out += "<li>" + math(ruleFor(lines, e.arg)) + '<br><span class="tri-muted">input ' +
           e.arg + ": " + link(e.src) + "; sent back ‖·‖ = " + num((e.grad || {}).norm) +
           "</span></li>";
       });
@@ -198,7 +204,7 @@
         var e = g.edges[k], inf = d.info[e.dst], lines = inf.rule !== undefined ? d.rules[inf.rule] : [];
         out += '<div class="tri-edge"><p>' + link(e.src) + " → " + link(e.dst) + " (input " +
           e.arg + (e.kind === "cut" ? ", a truncated-BPTT cut" : "") + ")</p>" +
-          (lines.length ? '<p class="tri-rule">' + esc(ruleFor(lines, e.arg)) + "</p>" : "") +
+          (lines.length ? '<p class="tri-rule">' + math(ruleFor(lines, e.arg)) + "</p>" : "") +
           summary("Gradient this use sent back", e.grad, list.length === 1 ? "data-grad-norm" : null) +
           "</div>";
       });
