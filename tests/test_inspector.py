@@ -211,6 +211,12 @@ def test_tree_graph_gets_a_tree_tab():
 
 
 @needs_renderer
+def test_views_chooses_the_tabs():
+    ins = viz.inspect(elman(T=2), view="gradients", views="folded")
+    assert [v["name"] for v in ins.data["views"]] == ["backward", "folded"]
+
+
+@needs_renderer
 def test_graph_without_retained_grads_still_opens():
     ins = viz.inspect(lstm(T=2, retain=False))
     assert ins.data["replay"] is None
@@ -258,6 +264,8 @@ def test_errors_name_the_function_and_the_argument(tmp_path):
         viz.inspect(g, view="nope")
     with pytest.raises(viz.OptionError, match=r"view='tree'.*no tree nodes"):
         viz.inspect(g, view="tree")
+    with pytest.raises(viz.OptionError, match=r"views='tree'.*no tree nodes"):
+        viz.inspect(g, views=["unrolled", "tree"])
     with pytest.raises(viz.OptionError, match=r"unknown option\(s\) colour"):
         viz.inspect(g, colour="red")
     with pytest.raises(viz.OptionError, match=r"max_frames=0"):

@@ -241,6 +241,9 @@ def test_two_inspectors_on_one_page_do_not_clash(driver, pages):
                           ".reveal(arguments[0])", node)
     ActionChains(driver).move_to_element(node).click().perform()
     assert panels[0].text == hint and panels[1].text != hint
-    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+    driver.execute_script("window.leaked = 0; document.addEventListener('keydown', "
+                          "function () { window.leaked += 1; })")
+    ActionChains(driver).send_keys(Keys.ARROW_RIGHT).perform()  # focus is in the 2nd one
     assert roots[1].find_element(By.CSS_SELECTOR, ".tri-rpos").text.startswith("Backward step 1")
+    assert driver.execute_script("return window.leaked") == 0  # a notebook would not see it
     assert not roots[0].find_element(By.CSS_SELECTOR, ".tri-rpos").text.startswith("Backward step")

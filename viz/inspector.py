@@ -99,12 +99,13 @@ class Inspector:
                 f"views {views}; {len(self.data['boxes'])} boxes>")
 
 
-def inspect(graph, view: str = "unrolled", *, title: str | None = None, max_frames: int = 300,
-            **options) -> Inspector:
+def inspect(graph, view: str = "unrolled", *, views=None, title: str | None = None,
+            max_frames: int | None = 300, **options) -> Inspector:
     """An interactive page for ``graph``: a ``tr.Graph``, its dict, a JSON path, or Tensor(s)
     (traced here keeping the values of tensors of up to 64 elements).
 
-    ``view``: the tab shown first ("unrolled", "folded", "backward" or "tree"). ``options`` go
+    ``view``: the tab shown first ("unrolled", "folded", "backward" or "tree"); ``views``: the
+    tabs (default: all that apply; fewer make the page quicker to write). ``options`` go
     to every view that takes them (``keep_ends=3``, ``collapse="cell"``, ``max_nodes=...``),
     as for :func:`viz.draw`. ``max_frames``: backward steps the replay keeps (None: all).
     Run ``loss.backward(retain_grads=True)`` first: the page shows every gradient the trace
@@ -116,15 +117,10 @@ def inspect(graph, view: str = "unrolled", *, title: str | None = None, max_fram
     except GraphFormatError as exc:
         raise GraphFormatError(f"{WHO}: {str(exc).removeprefix('viz: ')}") from exc
     gi = GraphIndex(d)
-    views = views_for(gi)
-    view = "backward" if view == "gradients" else view
-    if view not in views:
-        raise OptionError(f"{WHO}: view={view!r}; expected one of {', '.join(views)}"
-                          + (" (tree: the graph has no tree nodes)" if view == "tree" else ""))
+    views = _tabs(gi, view, views)
     _check_options(views, options)
     if max_frames is not None and (not isinstance(max_frames, int) or max_frames < 1):
         raise OptionError(f"{WHO}: max_frames={max_frames!r}; expected an int >= 1 or None")
-    views = [view] + [v for v in views if v != view]
     pics = build_pictures(d, gi, views, options, WHO)
     if not pics.views:
         raise RenderError(f"{WHO}: no view of this graph could be laid out: {pics.notes[-1]}")
@@ -140,6 +136,20 @@ def inspect(graph, view: str = "unrolled", *, title: str | None = None, max_fram
                       for k, b in pics.boxes.items.items()},
             "notes": notes}
     return Inspector(data, title or _default_title(gi))
+
+
+def _tabs(gi: GraphIndex, view: str, views) -> list:
+    """The tabs, ``view`` first; each must apply to the graph."""
+    able = views_for(gi)
+    alias = {"gradients": "backward"}
+    views = [views] if isinstance(views, str) else views
+    asked = able if views is None else [alias.get(v, v) for v in views]
+    view = alias.get(view, view)
+    for name, arg in [(view, "view")] + [(v, "views") for v in asked]:
+        if name not in able:
+            raise OptionError(f"{WHO}: {arg}={name!r}; expected one of {', '.join(able)}"
+                              + (" (tree: the graph has no tree nodes)" if name == "tree" else ""))
+    return [view] + [v for v in dict.fromkeys(asked) if v != view]
 
 
 def _check_options(views: list, options: dict) -> None:

@@ -321,9 +321,9 @@
     }
   }
 
-  TI.onKey = function (ins, e) {
+  TI.onKey = function (ins, e) {  // true when the key was the inspector's
     var tag = (e.target && e.target.tagName) || "";
-    if (/^(INPUT|TEXTAREA|SELECT)$/.test(tag) || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (/^(INPUT|TEXTAREA|SELECT)$/.test(tag) || e.ctrlKey || e.metaKey || e.altKey) return false;
     var pic = ins.cellPic || view(ins, ins.current), k = e.key;
     if (k === "ArrowRight") ins.replay.step(1);
     else if (k === "ArrowLeft") ins.replay.step(-1);
@@ -333,16 +333,24 @@
     else if (k === "+" || k === "=") pic.zoom.zoomCenter(1.5);
     else if (k === "-") pic.zoom.zoomCenter(1 / 1.5);
     else if (k === "0") pic.zoom.fit();
-    else return;
+    else return false;
     e.preventDefault();
+    return true;
   };
 
-  function wireKeys() {  // once per page: keys go to the inspector used last
+  // Keys reach an inspector two ways: pressed while focus is inside it (the root takes focus
+  // on a click), where they stop there, so a notebook does not also move between its cells;
+  // or pressed with focus on the page itself, where they go to the inspector used last (on a
+  // saved page: the only one).
+  function wireKeys(ins) {
+    ins.root.addEventListener("keydown", function (e) {
+      if (TI.onKey(ins, e)) e.stopPropagation();
+    });
     if (TI.keysWired) return;
     TI.keysWired = true;
     document.addEventListener("keydown", function (e) {
-      var ins = TI.active;
-      if (ins && document.documentElement.contains(ins.root)) TI.onKey(ins, e);
+      var ins = TI.active, free = e.target === document.body || e.target === document.documentElement;
+      if (free && ins && document.documentElement.contains(ins.root)) TI.onKey(ins, e);
     });
     document.addEventListener("pointerdown", function (e) {
       var root = e.target.closest && e.target.closest(".tri-root");
@@ -386,9 +394,12 @@
     ins.panel = TI.panel(ins);
     ins.replay = TI.replay(ins);
     wireBar(ins);
-    wireKeys();
+    wireKeys(ins);
     show(ins, ins.data.views[0].name);
-    if (document.body.classList.contains("tri-page")) TI.active = ins;  // a page of its own
+    if (document.body.classList.contains("tri-page")) {  // a page of its own: keys are its
+      TI.active = ins;
+      root.focus({preventScroll: true});
+    }
     if (window.performance && performance.mark) performance.mark("tri-ready");
   };
 })(window.TinygradInspector = window.TinygradInspector || {});
