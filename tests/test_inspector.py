@@ -16,7 +16,7 @@ from test_viz_models import elman, lstm, synthetic, tree3
 import tinygrad_rnn as tr
 import viz
 from tinygrad_rnn.ops import REGISTRY
-from viz.inspector_rules import RULES, rule_lines
+from viz.inspector_rules import RULES, rule_of
 from viz.inspector_svg import Drawing, node_ref, tag_svg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,11 +49,12 @@ def test_every_registered_op_has_a_rule_per_input():
 
 def test_rules_use_the_seeds_notation():
     assert RULES["tanh"][1] == ["∂L/∂a = ∂L/∂h ⊙ (1 − h²)"]
-    assert rule_lines("mul", 2)[1:] == ["∂L/∂a = ∂L/∂y ⊙ b", "∂L/∂b = ∂L/∂y ⊙ a"]
-    assert rule_lines("concat", 5) == list(RULES["concat"][:1]) + RULES["concat"][1]
+    assert rule_of("mul", 2)["inputs"] == ["∂L/∂a = ∂L/∂y ⊙ b", "∂L/∂b = ∂L/∂y ⊙ a"]
+    stack = rule_of("stack", 1000)
+    assert stack["inputs"] == [] and stack["each"] == "∂L/∂x_k = ∂L/∂y[k]"  # one template
     generic = "∂L/∂(input 1) = the VJP of no_such_op applied to ∂L/∂y"
-    assert rule_lines("no_such_op", 2)[2] == generic
-    assert rule_lines(None, 0) == []
+    assert rule_of("no_such_op", 2)["inputs"][1] == generic
+    assert rule_of(None, 0) is None
 
 
 # ---- the node-id convention ------------------------------------------------------------------
@@ -159,7 +160,8 @@ def test_info_labels_and_steps(elman_page):
     assert len(info) == len(g.nodes)
     tanh = next(i for i, nd in enumerate(g.nodes) if nd.op == "tanh")
     assert info[tanh]["label"].endswith("[t=0]") and info[tanh]["step"] == 0
-    assert ins.data["rules"][info[tanh]["rule"]] == ["h = tanh(a)", "∂L/∂a = ∂L/∂h ⊙ (1 − h²)"]
+    assert ins.data["rules"][info[tanh]["rule"]] == {
+        "forward": "h = tanh(a)", "inputs": ["∂L/∂a = ∂L/∂h ⊙ (1 − h²)"], "each": None}
     assert ins.data["steps"] == list(range(8))
 
 

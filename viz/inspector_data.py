@@ -7,7 +7,8 @@
             the gradient that use sent back
     info    per node id: label (lstm.l0.f_gate[t=3]), kind (op, param, input, cut, state), step
             (the time step it is placed at, leaves included), rule (index into ``rules``)
-    rules   distinct rule lists: the op's forward equation, then one line per input
+    rules   distinct rules: the op's forward equation, one rule per input (or a template for
+            input k of a variadic op); see viz.inspector_rules.rule_of
     uses    per weight id: its uses [edge index, "t=3", ||∇_{W⁽ᵗ⁾} L||] in step order, and the
             check that they add up to W.grad (sum of the uses' means vs the mean of W.grad, and
             the norm of their sum when the values were kept)
@@ -18,6 +19,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -26,7 +28,7 @@ import numpy as np
 from viz._dot import clean, sort_key
 from viz._errors import GraphFormatError
 from viz._model import GraphIndex
-from viz.inspector_rules import rule_lines
+from viz.inspector_rules import rule_of
 from viz.replay import replay_frames
 
 VALUE_BUDGET = 100_000  # values kept in a page (about 1 MB); beyond it only their summaries
@@ -46,11 +48,12 @@ def node_info(gi: GraphIndex) -> tuple:
             item["step"] = step
         if gi.kind(i) == "op":
             n_in = sum(1 for e in gi.ins[i] if e.get("kind", "data") == "data")
-            lines = tuple(rule_lines(gi.nodes[i].get("op"), n_in))
-            if lines not in index:
-                index[lines] = len(rules)
-                rules.append(list(lines))
-            item["rule"] = index[lines]
+            rule = rule_of(gi.nodes[i].get("op"), n_in)
+            key = json.dumps(rule, sort_keys=True)
+            if key not in index:
+                index[key] = len(rules)
+                rules.append(rule)
+            item["rule"] = index[key]
         info.append(item)
     return info, rules
 

@@ -11,6 +11,10 @@ with ``k`` standing for the input's position.
 
 from __future__ import annotations
 
+from tinygrad_rnn.ops import REGISTRY
+
+REGISTRY_ARITY = {name: op.arity for name, op in REGISTRY.items()}  # None: variadic
+
 # op -> (forward, [rule for input 0, rule for input 1, ...])
 RULES: dict[str, tuple[str, list[str]]] = {
     # ---- elementwise ---------------------------------------------------------------------
@@ -110,17 +114,16 @@ RULES.update({
 })
 
 
-def rule_lines(op: str | None, n_inputs: int) -> list[str]:
-    """The forward equation and one rule per input (``n_inputs`` of them) of ``op``. A variadic
-    op (one template for all inputs, ``k`` standing for the position) gets its template once:
-    the page writes it out for input k. An unknown op gets a generic line per input."""
+def rule_of(op: str | None, n_inputs: int) -> dict | None:
+    """The rule of ``op`` for the page: ``forward`` (its equation), ``inputs`` (one rule per
+    input), and for a variadic op ``each``, the template for input k (written out by the page:
+    a stack of 1,000 steps needs no 1,000 lines). An unknown op gets a generic line per input;
+    None for a leaf (no op)."""
     if op is None:
-        return []
+        return None
     forward, rules = RULES.get(op, (f"y = {op}(…)", []))
-    if len(rules) == 1 and n_inputs > 1:
-        return [forward, rules[0]]
-    out = [forward] + rules[:n_inputs]
-    out += [f"∂L/∂(input {k}) = the VJP of {op} applied to ∂L/∂y"
-            for k in range(len(out) - 1, n_inputs)]
-    return out
-
+    if len(rules) == 1 and REGISTRY_ARITY.get(op, 1) is None:
+        return {"forward": forward, "inputs": [], "each": rules[0]}
+    inputs = rules[:n_inputs] + [f"∂L/∂(input {k}) = the VJP of {op} applied to ∂L/∂y"
+                                 for k in range(len(rules), n_inputs)]
+    return {"forward": forward, "inputs": inputs, "each": None}

@@ -12,6 +12,7 @@ written; caps keep a huge graph's page small, with a note saying what was left o
 from __future__ import annotations
 
 import inspect as pyinspect
+import re
 import warnings
 from collections import deque
 from dataclasses import dataclass, field
@@ -106,6 +107,8 @@ def members_map(view: str, dg, gi: GraphIndex, options: dict) -> dict:
     if given is not None:
         return {name: (m, f"{gi.label_name(m[0], False)} × {len(m)}", False, True)
                 for name, m in given.items()}
+    if view == "tree":
+        return _tree_boxes(dg, gi)
     if view not in ("unrolled", "backward"):
         return {}
     from viz import VIEWS
@@ -118,6 +121,23 @@ def members_map(view: str, dg, gi: GraphIndex, options: dict) -> dict:
         red = reduce(gi, **opts)
     return {did: (g.members, " ".join(x for x in (g.title, g.info) if x), g.kind in OPENS, False)
             for did, g in red.groups.items()}
+
+
+def _tree_boxes(dg, gi: GraphIndex) -> dict:
+    """A tree picture drawn one node per tree node (a big tree) draws each as its output p:
+    that node is a box of the tree node's ops, which opens like a cell."""
+    drawn = set(re.findall(r"^\s*n(\d+) \[", dg.source, re.M))
+    ops: dict = {}
+    for i in range(len(gi)):
+        k = gi.meta(i, "tree_node")
+        if gi.kind(i) == "op" and k is not None:
+            ops.setdefault(k, []).append(i)
+    out = {}
+    for k, members in ops.items():
+        shown = [i for i in members if str(i) in drawn]
+        if len(shown) == 1 and len(members) > 1:
+            out[f"n{shown[0]}"] = (members, f"tree node {k}", True, False)
+    return out
 
 
 def subgraph(d: dict, gi: GraphIndex, members: list) -> tuple:

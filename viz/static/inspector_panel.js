@@ -80,9 +80,9 @@
       return out;
     }
 
-    function values(vals, shape) {  // rows of the last axis when narrow, else rows of 8
+    function values(vals, shape) {  // rows of the last axis when narrow, else rows of 4
       var last = shape.length > 1 ? shape[shape.length - 1] : 0;
-      var cols = last && last <= 8 ? last : 8, shown = vals.slice(0, MAX_VALUES), rows = [];
+      var cols = last && last <= 4 ? last : 4, shown = vals.slice(0, MAX_VALUES), rows = [];
       for (var r = 0; r * cols < shown.length; r++) {
         rows.push('<tr><th>' + r * cols + "</th>" + shown.slice(r * cols, (r + 1) * cols)
           .map(function (v) { return "<td>" + num(v) + "</td>"; }).join("") + "</tr>");
@@ -94,20 +94,21 @@
         "</table></div>" + more + "</details>";
     }
 
-    function ruleFor(lines, arg) {  // a variadic op's template is written out for input k
-      if (1 + arg < lines.length) return lines[1 + arg];
-      return lines.length === 2 ? lines[1].replace(/_k/g, "_" + arg) : "";
+    function ruleFor(r, arg) {  // a variadic op's template is written out for input k
+      if (!r) return "";
+      return r.inputs[arg] ||
+        (r.each ? r.each.replace(/_k\b/g, "_" + arg).replace(/\[k\]/g, "[" + arg + "]") : "");
     }
 
     function rule(id, nd) {
       var inf = d.info[id];
       if (inf.rule === undefined) return "";
-      var lines = d.rules[inf.rule], out = '<h3>Op and local rule</h3><p class="tri-rule">' +
-        '<b>' + esc(nd.op) + "</b>: " + math(lines[0]) + "</p><ul class=\"tri-rules\">";
+      var r = d.rules[inf.rule], out = '<h3>Op and local rule</h3><p class="tri-rule">' +
+        "<b>" + esc(nd.op) + "</b>: " + math(r.forward) + '</p><ul class="tri-rules">';
       (ins_[id] || []).forEach(function (k) {
         var e = g.edges[k];
         if ((e.kind || "data") !== "data") return;
-        out += "<li>" + math(ruleFor(lines, e.arg)) + '<br><span class="tri-muted">input ' +
+        out += "<li>" + math(ruleFor(r, e.arg)) + '<br><span class="tri-muted">input ' +
           e.arg + ": " + link(e.src) + "; sent back ‖·‖ = " + num((e.grad || {}).norm) +
           "</span></li>";
       });
@@ -201,10 +202,10 @@
     function showEdges(list) {
       var out = "<h2>" + (list.length === 1 ? "One use" : list.length + " uses") + "</h2>";
       list.slice(0, 20).forEach(function (k) {
-        var e = g.edges[k], inf = d.info[e.dst], lines = inf.rule !== undefined ? d.rules[inf.rule] : [];
+        var e = g.edges[k], inf = d.info[e.dst], r = inf.rule !== undefined ? d.rules[inf.rule] : null;
         out += '<div class="tri-edge"><p>' + link(e.src) + " → " + link(e.dst) + " (input " +
           e.arg + (e.kind === "cut" ? ", a truncated-BPTT cut" : "") + ")</p>" +
-          (lines.length ? '<p class="tri-rule">' + math(ruleFor(lines, e.arg)) + "</p>" : "") +
+          (r ? '<p class="tri-rule">' + math(ruleFor(r, e.arg)) + "</p>" : "") +
           summary("Gradient this use sent back", e.grad, list.length === 1 ? "data-grad-norm" : null) +
           "</div>";
       });
