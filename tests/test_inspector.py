@@ -213,6 +213,19 @@ def test_tree_graph_gets_a_tree_tab():
 
 
 @needs_renderer
+def test_a_big_tree_drawn_one_node_per_tree_node_opens_each():
+    g = tree3()
+    ins = viz.inspect(g, view="tree", views=["tree"], max_nodes=10)
+    assert any("one node per tree node" in n for n in ins.notes)
+    boxes = ins.data["boxes"]
+    assert {b["title"] for b in boxes.values()} == {"tree node 3", "tree node 4"}
+    for key, b in boxes.items():
+        assert f'data-box="{key}"' in ins.data["views"][0]["svg"] and b["svg"]
+        assert all(g.nodes[i].meta["tree_node"] == int(b["title"].split()[-1])
+                   for i in b["members"])
+
+
+@needs_renderer
 def test_views_chooses_the_tabs():
     ins = viz.inspect(elman(T=2), view="gradients", views="folded")
     assert [v["name"] for v in ins.data["views"]] == ["backward", "folded"]
