@@ -80,6 +80,21 @@ def test_tag_svg_reads_node_and_box_ids_of_a_future_view():
     assert "<title>" not in out and 'id="' not in out.replace("data-node-id", "")
 
 
+def test_a_views_own_member_map_is_taken():
+    """A view may say what its boxes hold (``viz_members``): the grid's cells open, the folded
+    view's nodes are copies of one site."""
+    from viz.inspector_views import members_map
+
+    gi = viz._model.GraphIndex(elman(T=3).to_dict())
+
+    class Drawn:
+        viz_members = {"box-9": [7, 8, 9]}
+
+    cell = members_map("unrolled", Drawn(), gi, {})["box-9"]
+    assert cell[0] == [7, 8, 9] and cell[2:] == (True, False)
+    assert members_map("folded", Drawn(), gi, {})["box-9"][2:] == (False, True)
+
+
 # ---- the page's data ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def elman_page():

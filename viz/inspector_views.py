@@ -101,11 +101,16 @@ def _draw(graph, view: str, options: dict, notes: list):
 
 def members_map(view: str, dg, gi: GraphIndex, options: dict) -> dict:
     """DOT name -> (members, title, opens, fold) of the boxes of one drawing. A view that says what
-    its boxes hold (``viz_members``: folded today) is taken at its word; the unrolled and
-    backward views' groups are those of :func:`viz.collapse.reduce` with the same options."""
+    its boxes hold (``dg.viz_members``: DOT name or SVG id -> member ids; the folded view today)
+    is taken at its word; otherwise the unrolled and backward views' groups are those of
+    :func:`viz.collapse.reduce` with the same options. The one place to change when a view
+    draws its boxes differently."""
     given = getattr(dg, "viz_members", None)
-    if given is not None:
+    if given is not None and view == "folded":  # the T copies of one op site
         return {name: (m, f"{gi.label_name(m[0], False)} × {len(m)}", False, True)
+                for name, m in given.items()}
+    if given is not None:  # a grid's cells (keyed by DOT name or SVG id "box-<id>"): they open
+        return {name: (m, f"{gi.label_name(representative(gi, m))} (cell)", True, False)
                 for name, m in given.items()}
     if view == "tree":
         return _tree_boxes(dg, gi)
