@@ -6,12 +6,17 @@ builds DOT with the ``graphviz`` package and renders it with Graphviz ``dot`` or
 >>> g = viz.draw(loss, view="folded")         # graphviz.Digraph; shows inline in Jupyter
 >>> viz.render(g, "rnn.svg")                  # or .png / .pdf
 
-Views: ``unrolled`` (one cluster per step, per-step weight copies W^(t)), ``folded`` (the
-circuit diagram with delay markers), ``tree`` (backprop through structure), ``backward``
-(gradient norms as colours, values, highlighted paths). All output is deterministic.
+Views: ``unrolled`` (the textbook grid: a box per layer, direction and step cell with
+||dL/dh||; ``expand=`` opens cells to gate level, ``"all"`` draws every op with the per-step
+weight copies W^(t)), ``folded`` (each cell once, a delay on its recurrence), ``tree`` (a box per
+tree node, words in sentence order), ``backward`` (the same, filled by ||grad||, highlighted
+paths). Boxes carry ``.members``. All output is deterministic.
 
 Charts (matplotlib, the optional ``plot`` extra): :mod:`viz.plots` draws the gradient-flow
 numbers of ``tr.analysis`` and training curves, for slides.
+
+Interactive: :func:`inspect` writes one offline HTML page (or shows it inline in a notebook)
+to pan, zoom, search and click through a graph's values, gradients and backward steps.
 
 Teaching: :func:`exercise` blanks chosen gradients for students to fill in and checks their
 answers; :func:`replay` writes one picture per backward step plus a page to step through them.
@@ -19,7 +24,7 @@ answers; :func:`replay` writes one picture per backward step plus a page to step
 
 from __future__ import annotations
 
-import inspect
+import inspect as _pyinspect
 import os
 
 import graphviz
@@ -38,6 +43,7 @@ from viz._model import load
 from viz._render import find_renderers, render
 from viz.exercise import Exercise, Question, Report, Result, exercise
 from viz.heat import heat_matrix, heat_strip
+from viz.inspector import Inspector, inspect
 from viz.replay import Contribution, Frame, replay, replay_frames
 from viz.views.backward import draw_backward
 from viz.views.folded import draw_folded, fold
@@ -82,7 +88,7 @@ def save_views(graph, folder, name: str, views=("unrolled", "folded", "backward"
     for view in views:
         if view not in VIEWS:
             raise OptionError(f"viz.save_views: view={view!r}; expected one of {', '.join(VIEWS)}")
-        accepted = inspect.signature(VIEWS[view]).parameters
+        accepted = _pyinspect.signature(VIEWS[view]).parameters
         # an option one view lacks (keep_ends for folded) is meant for the others
         opts = {k: v for k, v in options.items() if k in accepted}
         path = os.path.join(os.fspath(folder), f"{name}_{view}.{format}")
@@ -95,5 +101,5 @@ __all__ = [
     "draw_unrolled", "draw_folded", "draw_tree", "draw_backward", "VIEWS", "VizError",
     "GraphFormatError", "OptionError", "RenderError", "RendererNotFoundError", "SummaryWarning",
     "exercise", "Exercise", "Question", "Report", "Result", "replay", "replay_frames", "Frame",
-    "Contribution", "plots", "MatplotlibNotFoundError",
+    "Contribution", "plots", "MatplotlibNotFoundError", "inspect", "Inspector",
 ]

@@ -4,6 +4,8 @@ The output format comes from the extension of ``-o`` (svg, png or pdf); ``.dot``
 source without rendering. Teaching: ``python -m viz replay GRAPH.json FOLDER`` (a picture per
 backward step and index.html) and ``python -m viz exercise GRAPH.json -o ex.svg --blank 3``
 (the worksheet is printed). Both need a graph saved after ``backward(retain_grads=True)``.
+Explore: ``python -m viz inspect GRAPH.json -o page.html`` (one offline page: pan, zoom,
+click a node for its value, gradient and rule, step through backward).
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from viz import VIEWS, VizError, draw, exercise, render, replay
+from viz import VIEWS, VizError, draw, exercise, inspect, render, replay
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] in ("replay", "exercise"):
         return _teach(argv)
+    if argv and argv[0] == "inspect":
+        return _inspect(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m viz", description="Draw a saved tinygrad_rnn "
                                  "graph (the JSON of Graph.to_json()).")
     ap.add_argument("graph", help="graph JSON file")
@@ -76,6 +80,32 @@ def _teach(argv: list) -> int:
             ex = exercise(args.graph, _blank_arg(args.blank), args.seed)
             out = ex.render(args.output)
             print(ex.worksheet(answers=args.answers))
+    except VizError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
+
+
+def _inspect(argv: list) -> int:
+    ap = argparse.ArgumentParser(prog="python -m viz inspect", description="Write one offline "
+                                 "HTML page to explore a saved graph (best saved after "
+                                 "backward(retain_grads=True)).")
+    ap.add_argument("graph", help="graph JSON file")
+    ap.add_argument("-o", "--output", required=True, help="the page: .html")
+    ap.add_argument("--view", default="unrolled", choices=["unrolled", "folded", "backward",
+                                                           "tree"], help="the tab shown first")
+    ap.add_argument("--keep-ends", type=int, default=None,
+                    help="unrolled/backward: steps kept at each end (default 2)")
+    ap.add_argument("--collapse", choices=["cell"], default=None, help="one node per cell")
+    ap.add_argument("--max-frames", type=int, default=300, help="backward steps replayed")
+    ap.add_argument("--title", default=None)
+    args = ap.parse_args(argv)
+    opts = {k: v for k, v in (("keep_ends", args.keep_ends), ("collapse", args.collapse))
+            if v is not None}
+    try:
+        out = inspect(args.graph, view=args.view, title=args.title,
+                      max_frames=args.max_frames, **opts).save(args.output)
     except VizError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

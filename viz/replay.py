@@ -71,18 +71,21 @@ class Frame:
 
 
 def replay_frames(graph, *, max_frames: int | None = 200, rankdir: str = "BT",
-                  max_nodes: int = 500) -> list:
+                  max_nodes: int = 500, pictures: bool = True) -> list:
     """The :class:`Frame` of every backward step, in the order the tape visits the ops.
 
     ``graph``: a Tensor (traced here, keeping every value), a ``tr.Graph``, its dict or JSON,
     after ``loss.backward(retain_grads=True)``. More than ``max_frames`` steps (None: no
     limit) keeps the first ``max_frames`` with a :class:`SummaryWarning`; each frame draws the
-    whole graph, so a long unroll is better replayed over 2-3 time steps.
+    whole graph, so a long unroll is better replayed over 2-3 time steps. ``pictures=False``
+    leaves ``Frame.digraph`` None: the steps' data only, fast at any length (the inspector
+    page colours its own views with it).
     """
-    return _frames(graph, max_frames, rankdir, max_nodes, stacklevel=3)
+    return _frames(graph, max_frames, rankdir, max_nodes, stacklevel=3, pictures=pictures)
 
 
-def _frames(graph, max_frames, rankdir: str, max_nodes: int, stacklevel: int) -> list:
+def _frames(graph, max_frames, rankdir: str, max_nodes: int, stacklevel: int,
+            pictures: bool = True) -> list:
     d = bp.load_traced(graph, WHO)
     gi = GraphIndex(d)
     bp.require_retained(gi, WHO)
@@ -98,7 +101,8 @@ def _frames(graph, max_frames, rankdir: str, max_nodes: int, stacklevel: int) ->
     frames = []
     for k, i in enumerate(order):
         fr = _step(gi, state, k, i, n)
-        fr.digraph = _picture(gi, state, fr, rankdir, max_nodes)
+        if pictures:
+            fr.digraph = _picture(gi, state, fr, rankdir, max_nodes)
         state.done.add(i)
         frames.append(fr)
     return frames
