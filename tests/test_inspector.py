@@ -58,17 +58,20 @@ def test_rules_use_the_seeds_notation():
 
 
 # ---- the node-id convention ------------------------------------------------------------------
-def test_node_ref_reads_the_agreed_ids_and_todays_dot_names():
+def test_node_ref_reads_the_views_ids_and_dot_names():
     assert node_ref("node-12", "whatever") == ("node", 12)
     assert node_ref("box-7", "g3") == ("box", "box-7")
+    assert node_ref("copy-5-9-1", "c5_9_1") == ("copy", 5, 9, 1)  # an opened cell's W^(t)
+    assert node_ref("a_param-5-0-name", "") == ("node", 5)  # a weight's cell in a row header
+    assert node_ref("a_use-5-9-1", "") == ("copy", 5, 9, 1)  # its strip cell of one step
     assert node_ref("node3", "n5") == ("node", 5)  # Graphviz's own id: the DOT name decides
     assert node_ref(None, "n5_9_0") == ("copy", 5, 9, 0)
     assert node_ref(None, "n5_g3") == ("copy", 5, "g3")
     assert node_ref(None, "d0") == ("other", "d0")
 
 
-def test_tag_svg_reads_node_and_box_ids_of_a_future_view():
-    """The grid view will write id="node-<id>" and id="box-<id>"; the tagger takes them."""
+def test_tag_svg_reads_node_and_box_ids():
+    """The views write id="node-<id>" and id="box-<id>"; the tagger takes them."""
     g = elman(T=2)
     gi = viz._model.GraphIndex(g.to_dict())
     svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><g id="graph0" '
@@ -80,19 +83,26 @@ def test_tag_svg_reads_node_and_box_ids_of_a_future_view():
     assert "<title>" not in out and 'id="' not in out.replace("data-node-id", "")
 
 
-def test_a_views_own_member_map_is_taken():
-    """A view may say what its boxes hold (``viz_members``): the grid's cells open, the folded
-    view's nodes are copies of one site."""
+def test_the_views_member_maps_are_taken():
+    """``.members`` of the grid's digraphs says what each box holds and which node it stands
+    for (its id); cells open to their gates, a folded row to its circuit, weights only list."""
     from viz.inspector_views import members_map
 
-    gi = viz._model.GraphIndex(elman(T=3).to_dict())
-
-    class Drawn:
-        viz_members = {"box-9": [7, 8, 9]}
-
-    cell = members_map("unrolled", Drawn(), gi, {})["box-9"]
-    assert cell[0] == [7, 8, 9] and cell[2:] == (True, False)
-    assert members_map("folded", Drawn(), gi, {})["box-9"][2:] == (False, True)
+    g = elman(T=3)
+    gi = viz._model.GraphIndex(g.to_dict())
+    dg = viz.draw(g)
+    found = members_map("unrolled", dg, gi, {})
+    assert set(found) == set(dg.members)
+    for did, f in found.items():
+        assert f.members == dg.members[did] and f.rep == int(did.split("-")[1])
+    cells = [f for f in found.values() if len(f.members) > 1 and gi.meta(f.rep, "role") == "h"]
+    assert len(cells) == 3 and all(f.inside == "grid" and not f.fold for f in cells)
+    weights = [f for f in found.values() if len(f.members) > 1
+               and all(gi.kind(i) == "param" for i in f.members)]
+    assert weights and all(f.inside is None for f in weights)
+    folded = members_map("folded", viz.draw(g, view="folded"), gi, {})
+    row = next(f for f in folded.values() if gi.meta(f.rep, "role") == "h")
+    assert row.inside == "circuit" and row.fold and len(row.members) == 3 * len(cells[0].members)
 
 
 # ---- the page's data ---------------------------------------------------------------------------
@@ -121,13 +131,21 @@ def test_every_drawn_graph_node_carries_its_id(elman_page):
 
 
 def test_copies_carry_their_use(elman_page):
+    """The strip of W's per-step gradients in its row's header: one cell per step, each the use
+    W^(t) of that step; inside an opened cell, the copy W^(t) drawn as a node."""
     g, ins = elman_page
     W = next(nd.id for nd in g.nodes if nd.name == "W")
     svg = ins.data["views"][0]["svg"]
-    copies = re.findall(rf'<g class="node" data-node-id="{W}" data-copy="1" data-edge="(\d+)"',
-                        svg)
+    strip = re.findall(rf'<g data-node-id="{W}" data-copy="1" data-edge="(\d+)"', svg)
+    assert len(strip) == 8
+    steps = {g.nodes[g.edges[int(k)].dst].meta["step"] for k in strip}
+    assert steps == set(range(8))
+    assert re.search(rf'<g data-node-id="{W}">', svg)  # its name and gradient: the weight
+    insides = [b["svg"] for b in ins.data["boxes"].values() if b["svg"]]
+    copies = [k for x in insides for k in re.findall(
+        rf'<g class="node" data-node-id="{W}" data-copy="1" data-edge="(\d+)"', x)]
     assert copies
-    for k in copies:
+    for k in strip + copies:
         e = g.edges[int(k)]
         assert e.src == W and g.nodes[e.dst].op == "matmul"
 
@@ -161,7 +179,11 @@ def test_replay_follows_the_tapes_order(elman_page):
 def test_boxes_open_to_their_members(elman_page):
     g, ins = elman_page
     boxes = [b for b in ins.data["boxes"].values() if b["svg"]]
-    assert boxes, "keep_ends=2 on 8 steps leaves a box of the middle steps"
+    cells = [b for b in boxes if g.nodes[b["rep"]].meta.get("role") == "h" and not b["fold"]]
+    assert len(cells) == 8, "each cell h^(t) opens"
+    for b in cells:  # at gate level: its ops drawn one by one
+        inside = {int(i) for i in re.findall(r'data-node-id="(\d+)"', b["svg"])}
+        assert set(b["members"]) <= inside
     for b in boxes:
         inside = {int(i) for i in re.findall(r'data-node-id="(\d+)"', b["svg"])}
         reads = {e.src for e in g.edges if e.dst in set(b["members"])}
@@ -228,16 +250,18 @@ def test_tree_graph_gets_a_tree_tab():
 
 
 @needs_renderer
-def test_a_big_tree_drawn_one_node_per_tree_node_opens_each():
+def test_a_trees_nodes_are_boxes_that_open():
     g = tree3()
-    ins = viz.inspect(g, view="tree", views=["tree"], max_nodes=10)
-    assert any("one node per tree node" in n for n in ins.notes)
+    ins = viz.inspect(g, view="tree", views=["tree"])
     boxes = ins.data["boxes"]
-    assert {b["title"] for b in boxes.values()} == {"tree node 3", "tree node 4"}
-    for key, b in boxes.items():
-        assert f'data-box="{key}"' in ins.data["views"][0]["svg"] and b["svg"]
+    opened = {k: b for k, b in boxes.items() if b["svg"]}
+    assert {b["title"] for b in opened.values()} == {f"tree node {k}" for k in range(5)}
+    for key, b in opened.items():
+        assert f'data-box="{key}"' in ins.data["views"][0]["svg"]
         assert all(g.nodes[i].meta["tree_node"] == int(b["title"].split()[-1])
-                   for i in b["members"])
+                   for i in b["members"] if g.nodes[i].kind == "op")
+        inside = {int(i) for i in re.findall(r'data-node-id="(\d+)"', b["svg"])}
+        assert {i for i in b["members"] if g.nodes[i].kind == "op"} <= inside
 
 
 @needs_renderer

@@ -53,7 +53,7 @@ def driver():
 
 @pytest.fixture(scope="module")
 def model():
-    """A 2-layer LSTM (composite cells) over 6 steps: the middle steps collapse into a box."""
+    """A 2-layer LSTM (composite cells) over 6 steps: the grid of 12 cells."""
     rng = np.random.default_rng(0)
     lstm, head = tr.nn.LSTM(3, 4, num_layers=2, fused=False, rng=0), tr.nn.Linear(4, 5, rng=1)
     out, _ = lstm(rng.standard_normal((6, 1, 3)))
@@ -67,12 +67,11 @@ def pages(model, tmp_path_factory):
     loss = model[0]
     out = tmp_path_factory.mktemp("inspector")
     default = viz.inspect(loss, title="2-layer LSTM")
-    cells = viz.inspect(loss, collapse="cell")
+    gates = viz.inspect(loss, views=["unrolled"], expand="all")  # every op, as in viz.draw
     two = out / "two.html"
     two.write_text("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"
-                   f"{default._repr_html_()}{cells._repr_html_()}</body></html>", encoding="utf-8")
-    return {"default": default.save(out / "lstm.html"), "cells": cells.save(out / "cells.html"),
-            "two": two, "data": default.data}
+                   f"{default._repr_html_()}{gates._repr_html_()}</body></html>", encoding="utf-8")
+    return {"default": default.save(out / "lstm.html"), "two": two, "data": default.data}
 
 
 def load(d, path):
@@ -145,12 +144,16 @@ def test_wheel_zooms_and_drag_pans(driver, pages):
 
 
 def test_a_click_opens_a_cell_and_its_gates_are_clickable(driver, pages):
-    load(driver, pages["cells"])
-    key = js(driver, "return Object.keys(ins.data.boxes).find(k => ins.data.boxes[k].svg && "
-                     "document.querySelector('.tri-view:not([hidden]) [data-box=\"' + k + '\"]'))")
+    load(driver, pages["default"])
+    boxes = pages["data"]["boxes"]
+    key = next(k for k, b in boxes.items() if b["title"].startswith("lstm.l1.h[t=2]"))
     reveal_and_click(driver, f'.tri-view:not([hidden]) [data-box="{key}"]')
     cell = driver.find_element(By.CSS_SELECTOR, ".tri-cell")
     assert cell.is_displayed()
+    assert driver.find_element(By.CSS_SELECTOR, ".tri-celltitle").text == boxes[key]["title"]
+    inside = js(driver, "return Array.from(document.querySelectorAll('.tri-cellview "
+                        "[data-node-id]:not([data-copy])'), e => +e.dataset.nodeId)")
+    assert set(boxes[key]["members"]) <= set(inside)  # the cell's ops, one by one
     gate = js(driver, "return Array.from(document.querySelectorAll('.tri-cellview "
                       "[data-node-id]')).map(e => +e.dataset.nodeId).find(i => "
                       "ins.data.graph.nodes[i].op === 'sigmoid')")
@@ -207,7 +210,14 @@ def test_search_and_step_slider_highlight(driver, pages):
     for m in marked:
         i = int(m.get_attribute("data-node-id"))
         assert info[i].get("step") == 0 or m.get_attribute("data-box")
-    assert driver.find_elements(By.CSS_SELECTOR, '.tri-view:not([hidden]) g.cluster.tri-step')
+    cells = [int(m.get_attribute("data-node-id")) for m in marked if m.get_attribute("data-box")
+             and pages["data"]["graph"]["nodes"][int(m.get_attribute("data-node-id"))]
+             ["meta"].get("role") == "h"]
+    assert sorted(info[i]["label"] for i in cells) == ["lstm.l0.h[t=0]", "lstm.l1.h[t=0]"]
+    strips = driver.find_elements(By.CSS_SELECTOR, ".tri-view:not([hidden]) g.tri-step[data-copy]")
+    edges = pages["data"]["graph"]["edges"]
+    assert len(strips) == 8  # each weight's strip cell of step 0, in both rows
+    assert all(info[edges[int(s.get_attribute("data-edge"))]["dst"]]["step"] == 0 for s in strips)
 
 
 def test_export_and_screenshot(driver, pages, tmp_path):

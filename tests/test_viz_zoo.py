@@ -75,6 +75,9 @@ def test_zoo_picture_is_legible_and_silent(name, view, fused, rname, tmp_path):
     root = ET.parse(out).getroot()
     drawn = {g.get("id") for g in root.iter(f"{SVG}g") if g.get("class") == "node"}
     assert set(dg.members) <= drawn, "the renderer kept the node ids"
+    cells = set(re.findall(r'ID="((?:param|use)-[\w-]+)"', dg.source))  # weights' table cells
+    kept = {g.get("id")[2:] for g in root.iter(f"{SVG}g") if (g.get("id") or "").startswith("a_")}
+    assert cells <= kept, "the renderer kept the ids of each weight's cells in a row header"
     if rname == "graphviz-pure":  # without -q: the one notice about non-ASCII widths, no other
         loud, _ = run(exe, dg.source, tmp_path / "loud.svg")
         lines = loud.stderr.decode().strip().splitlines()

@@ -7,6 +7,9 @@ After :func:`tag_svg`, in the SVG of any view:
 * a node element ``<g class="node">`` has ``data-node-id`` = the graph node id it stands for; a
   collapsed box also has ``data-box`` = a key of the page's box table (its members, its
   pre-rendered inside); a per-step copy W⁽ᵗ⁾ has the weight's id and ``data-edge`` = that use;
+* inside a grid row's header (a node standing for the row's weights), each weight's cells have
+  ``data-node-id`` = that weight, its strip cells also ``data-copy`` and ``data-edge`` = the
+  use the cell shows;
 * an edge element ``<g class="edge">`` has ``data-edge`` = the indices (into the graph's
   ``edges``) of the uses it draws;
 * a step cluster has ``data-step`` = its t.
@@ -37,27 +40,37 @@ _TITLE = f"{{{SVG}}}title"
 MAX_EDGE_REFS = 200  # a merged edge between two big boxes lists at most this many uses
 TIMEOUT = 120  # seconds one layout may take
 
-_ID_NODE = re.compile(r"node-(\d+)")  # the id convention agreed with the views
-_ID_BOX = re.compile(r"box-(\d+)")
-_DOT_NODE = re.compile(r"n(\d+)")  # today's DOT names: n<id>, copies n<param>_<dst>_<arg>
-_DOT_COPY = re.compile(r"n(\d+)_(\d+)_(\d+)|n(\d+)_([a-z]\w*)")
+_ID_NODE = re.compile(r"node-(\d+)")  # the views' ids: a node drawn as itself
+_ID_BOX = re.compile(r"box-(\d+)")  # a box standing for several nodes (a cell: its h)
+_ID_COPY = re.compile(r"copy-(\d+)-(\d+)-(\d+)")  # the copy W^(t) of weight p used by dst
+# cells of a grid row's weights (Graphviz writes a table cell's ID as "a_<ID>" on its group)
+_ANCHOR_PARAM = re.compile(r"a_param-(\d+)-.*")
+_ANCHOR_USE = re.compile(r"a_use-(\d+)-(\d+)-(\d+)")
+_DOT_NODE = re.compile(r"n(\d+)")  # the gate-level pictures' DOT names: n<id>
+_DOT_COPY = re.compile(r"n(\d+)_(\d+)_(\d+)|n(\d+)_([a-z]\w*)")  # copies n<p>_<dst>_<arg>
 _STEP = re.compile(r"cluster_(?:step|steps)_(m?\d+)(?:_|$)")
 _TIP_ID = re.compile(r"\bn(\d+)\b")  # "n4 (input)" in a tooltip
 _TIP = f"{{{XLINK}}}title"
+_HREF = f"{{{XLINK}}}href"
 
 
 def node_ref(svg_id: str | None, name: str) -> tuple | None:
-    """What one drawn node stands for, from its SVG ``id`` and its DOT name (the ``<title>``).
+    """What one drawn node (or a weight's table cell) stands for, from its SVG ``id`` and its
+    DOT name (the ``<title>``).
 
     The one place that knows how the views name their nodes. Returns ``("node", i)``, ``("box",
     key)`` (a collapsed box: ``key`` is looked up in the drawing's member map, by SVG id first,
     then by DOT name), ``("copy", p, dst, arg)`` (the copy W⁽ᵗ⁾ of weight p used by node dst as
-    input arg), ``("copy", p, name)`` (the copies used inside the box ``name``) or
-    ``("other", name)`` (a delay marker, a legend, a summary note)."""
-    for pattern, kind in ((_ID_NODE, "node"), (_ID_BOX, "box")):
-        m = pattern.fullmatch(svg_id or "")
+    input arg, or the strip cell of that use), ``("copy", p, name)`` (the copies used inside
+    the box ``name``) or ``("other", name)`` (a delay marker, a legend, a summary note)."""
+    sid = svg_id or ""
+    for pattern, kind in ((_ID_NODE, "node"), (_ANCHOR_PARAM, "node"), (_ID_BOX, "box")):
+        m = pattern.fullmatch(sid)
         if m:
-            return (kind, int(m.group(1))) if kind == "node" else (kind, svg_id)
+            return (kind, int(m.group(1))) if kind == "node" else (kind, sid)
+    m = _ID_COPY.fullmatch(sid) or _ANCHOR_USE.fullmatch(sid)
+    if m:
+        return ("copy", *map(int, m.groups()))
     m = _DOT_NODE.fullmatch(name)
     if m:
         return ("node", int(m.group(1)))
@@ -144,6 +157,8 @@ def tag_svg(dr: Drawing, gi, edge_index: dict) -> str:
         cls = g.get("class", "")
         if cls == "node":
             nodes.append((g, name))
+        elif not cls and (g.get("id") or "").startswith("a_"):
+            _tag_cell(g, dr, gi, edge_index)
         elif cls == "edge":
             edges.append((g, name))
         elif cls == "cluster" and _STEP.match(name):
@@ -217,6 +232,21 @@ def _tag_node(g, name: str, dr: Drawing):
     return None
 
 
+def _tag_cell(g, dr: Drawing, gi, edge_index: dict) -> None:
+    """A weight's table cell in a grid row's header: the weight, or one of its uses."""
+    ref = node_ref(g.get("id"), "")
+    if ref[0] not in ("node", "copy"):
+        return
+    ids = dr.ids
+    p = ref[1] if ids is None else ids[ref[1]]
+    g.set("data-node-id", str(p))
+    if ref[0] == "copy":
+        dst = ref[2] if ids is None else ids[ref[2]]
+        g.set("data-copy", "1")
+        g.set("data-edge", " ".join(str(edge_index[id(e)]) for e in gi.ins[dst]
+                                    if e["src"] == p and e.get("arg", 0) == ref[3]))
+
+
 def _plain(name: str, ids) -> int | None:
     m = _DOT_NODE.fullmatch(name)
     if not m:
@@ -225,12 +255,13 @@ def _plain(name: str, ids) -> int | None:
 
 
 def _delay_sources(edges: list) -> dict:
-    """Delay marker name -> the DOT name of the node it delays (the folded view draws
-    ``src -> d<k> -> consumers``, the marker standing for src's previous-step value)."""
+    """Delay marker name -> the DOT name of the node it delays (the folded views draw
+    ``src -> d<k> -> consumers``, or ``delay<k>`` for a grid row, the marker standing for src's
+    previous-step value)."""
     out = {}
     for _, name in edges:
         src, _, dst = name.partition("->")
-        if re.fullmatch(r"d\d+", dst):
+        if re.fullmatch(r"d\d+|delay\d+", dst):
             out[dst] = src
     return out
 
@@ -255,10 +286,11 @@ def _edge_refs(gi, a, b, edge_index: dict) -> list:
 
 
 def _strip(root) -> None:
-    """Remove ids and titles (they would clash between views and inspectors), and the fixed
-    size: the page sets the viewBox itself."""
+    """Remove ids and titles (they would clash between views and inspectors), links, and the
+    fixed size: the page sets the viewBox itself."""
     for el in root.iter():
         el.attrib.pop("id", None)
+        el.attrib.pop(_HREF, None)  # a table cell's link to "#": the page handles the click
         for t in el.findall(_TITLE):
             el.remove(t)
     for key in ("width", "height"):

@@ -75,7 +75,9 @@
   function indexSvg(ins, svg) {
     var byNode = {}, inBox = {}, byEdge = {};
     each(svg.querySelectorAll("[data-node-id]"), function (el) {
-      push(byNode, el.getAttribute("data-node-id"), el);
+      // a grid row's header stands for its weights, but each weight has cells of its own:
+      // those are what marks and the replay colour, not the whole header
+      if (!el.querySelector("[data-node-id]")) push(byNode, el.getAttribute("data-node-id"), el);
     });
     each(svg.querySelectorAll("[data-box]"), function (el) {
       var b = ins.data.boxes[el.getAttribute("data-box")];
@@ -142,7 +144,8 @@
       var id = +node.getAttribute("data-node-id"), key = node.getAttribute("data-box");
       var b = key && ins.data.boxes[key];
       if (b && b.fold && ins.step !== null) {  // a folded node at the chosen step: that copy
-        id = b.members.filter(function (m) { return String(ins.data.info[m].step) === String(ins.step); })[0];
+        // (the last member of that step: for a folded row, that step's h)
+        id = b.members.filter(function (m) { return String(ins.data.info[m].step) === String(ins.step); }).pop();
         if (id === undefined) id = b.rep;
       }
       ins.select(id, {box: key, use: node.hasAttribute("data-copy") ? edgeList(node)[0] : null});
@@ -164,14 +167,18 @@
     els.forEach(function (el) { el.classList.add(cls); });
   }
 
+  function stepOf(ins, id) { return String(ins.data.info[id].step); }
+
   function stepEls(ins, pic) {
     if (ins.step === null) return [];
-    var t = String(ins.step), out = [];
+    var t = String(ins.step), out = [], edges = ins.data.graph.edges;
     Object.keys(pic.index.byNode).forEach(function (id) {
       pic.index.byNode[id].forEach(function (el) {
         var key = el.getAttribute("data-box"), b = key && ins.data.boxes[key];
-        var hit = b ? !b.fold && b.members.some(function (m) { return String(ins.data.info[m].step) === t; })
-          : String(ins.data.info[id].step) === t;
+        var hit = b ? !b.fold && b.members.some(function (m) { return stepOf(ins, m) === t; })
+          : el.hasAttribute("data-copy")  // a copy W⁽ᵗ⁾ (or its strip cell): its use's step
+            ? edgeList(el).some(function (k) { return stepOf(ins, edges[k].dst) === t; })
+            : stepOf(ins, id) === t;
         if (hit) out.push(el);
       });
     });

@@ -1,12 +1,18 @@
 """The weights of the grid: each row's weights once, at the row's left, with the strip of their
-per-step copies' gradients ‖∇W⁽ᵗ⁾‖ along the row; every other weight as a node of its own."""
+per-step copies' gradients ‖∇W⁽ᵗ⁾‖ along the row; every other weight as a node of its own.
+
+In a row's header each weight's cells carry ids (Graphviz writes them, prefixed ``a_``, on a
+group around the cell, and shows the cell's tooltip on hover): ``param-<id>-<row>-name`` and
+``-grad`` for its name and gradient, ``use-<id>-<dst>-<arg>`` for the strip cell of a step, the
+use of the weight by op ``dst`` as input ``arg`` whose gradient the cell shows. A page can then
+tell which weight, and which of its per-step copies, was pointed at."""
 
 from __future__ import annotations
 
 import re
 
 from viz._dot import fmt, h, shape_str, sort_key
-from viz._style import td
+from viz._style import sup, td
 
 _LAYER_SUFFIX = re.compile(r"_l\d+(_reverse)?$")  # PyTorch's weight_hh_l0_reverse
 
@@ -20,15 +26,18 @@ def row_title(row: tuple) -> str:
 
 
 def _uses(p, pid: int) -> dict:
-    """row -> {step: [gradient norms of the uses of weight ``pid`` in that cell]}."""
+    """row -> {step: [the uses (edges) of weight ``pid`` in that cell]}."""
     out: dict = {}
     for e in p.gi.outs[pid]:
         key = p.grid.cell_of[e["dst"]]
         if key is None:
             continue
-        out.setdefault(key[0], {}).setdefault(key[1], []).append(
-            (e.get("grad") or {}).get("norm"))
+        out.setdefault(key[0], {}).setdefault(key[1], []).append(e)
     return out
+
+
+def _norm(e) -> float | None:
+    return (e.get("grad") or {}).get("norm")
 
 
 def weight_rows(p, Box) -> None:
@@ -44,7 +53,7 @@ def weight_rows(p, Box) -> None:
         did = f"w{k}"
         box = Box(did, pids[0] if pids else -1, list(pids), [], [row_title(r)],
                   role="parameter", row=r)
-        box.html = _header_html(p, r, pids, uses)
+        box.html = _header_html(p, k, r, pids, uses)
         box.tips += [f"{gi.label_name(q)}: \u2016\u2207\u2016={fmt(gi.grad_norm(q))}, n{q}"
                      for q in pids]
         box.attrs = {"shape": "plaintext", "style": "", "margin": "0"}
@@ -92,14 +101,16 @@ GRAD = "\u2016\u2207\u2016 "
 STRIPS = "strips: \u2016\u2207W\u207d\u1d57\u207e\u2016, t = {} \u2026 {}"
 
 
-def _header_html(p, r, pids: list, uses: dict) -> str:
+def _header_html(p, k: int, r, pids: list, uses: dict) -> str:
     steps = p.grid.steps.get(r[0], [])
     title = row_title(r)
     rows = [td(title, SPAN, f"<B>{h(title)}</B>")]
     for q in pids:
         name = f'{_short(p.gi, q)} {shape_str(p.gi.nodes[q].get("shape", []))}'
-        rows.append(td(name, LEFT) + td(GRAD + fmt(p.gi.grad_norm(q)), RIGHT)
-                    + f"<TD>{_strip(p, uses[q].get(r, {}), steps)}</TD>")
+        tip = f"{p.gi.label_name(q)}: \u2016\u2207\u2016 = {fmt(p.gi.grad_norm(q))}"
+        rows.append(td(name, LEFT + _anchor(f"param-{q}-{k}-name", tip))
+                    + td(GRAD + fmt(p.gi.grad_norm(q)), RIGHT + _anchor(f"param-{q}-{k}-grad", tip))
+                    + f"<TD>{_strip(p, q, uses[q].get(r, {}), steps)}</TD>")
     if pids and steps:
         note = STRIPS.format(steps[0], steps[-1])
         rows.append(td(note, SPAN, GREY.format(h(note))))
@@ -108,16 +119,29 @@ def _header_html(p, r, pids: list, uses: dict) -> str:
     return f"<{border}{''.join(f'<TR>{x}</TR>' for x in rows)}</TABLE>>"
 
 
-def _strip(p, by_step: dict, steps: list) -> str:
+def _anchor(did: str, tip: str) -> str:
+    """The attributes that make a table cell an element of its own in SVG: dot 2.43 writes a
+    cell's ID only for a cell with an HREF (graphviz-pure for any TOOLTIP too)."""
+    return f' ID="{did}" HREF="#" TOOLTIP="{h(tip)}"'
+
+
+def _strip(p, q: int, by_step: dict, steps: list) -> str:
     """One small cell per step, coloured by ‖∇W⁽ᵗ⁾‖ (the largest use when a cell uses the
     weight twice); white: zero, grey: no gradient recorded."""
     width = max(3, min(10, 180 // max(len(steps), 1)))
     cells = []
+    name = _short(p.gi, q)
     for t in sorted(steps, key=sort_key):
-        norms = [x for x in by_step.get(t, []) if x is not None]
-        color = p.strip_scale.color(max(norms)) if norms else "#e8e8e8"
-        cells.append(f'<TD BGCOLOR="{color}" WIDTH="{width}" HEIGHT="12" FIXEDSIZE="TRUE">'
-                     "</TD>")
+        es = by_step.get(t, [])
+        known = [e for e in es if _norm(e) is not None]
+        color = p.strip_scale.color(max(_norm(e) for e in known)) if known else "#e8e8e8"
+        use = ""
+        if es:  # the use the colour shows: the largest
+            e = max(known, key=_norm) if known else es[0]
+            use = _anchor(f"use-{q}-{e['dst']}-{e.get('arg', 0)}",
+                          f"{name}{sup(t)}: \u2016\u2207\u2016 = {fmt(_norm(e))}")
+        cells.append(f'<TD BGCOLOR="{color}" WIDTH="{width}" HEIGHT="12" FIXEDSIZE="TRUE"'
+                     f"{use}></TD>")
     gap = 1 if width >= 6 else 0  # thin cells: no gaps, or a long row looks hatched
     row = f"<TR>{''.join(cells)}</TR>" if cells else ""
     return (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="{gap}" CELLPADDING="0">'
