@@ -1,8 +1,8 @@
-"""Inspector pages of the model zoo (benchmarks/inspector_zoo.py): size, time to write, and time
+"""Inspector pages of the model zoo (viz.zoo, see benchmarks/inspector_zoo.py): size, time to write, and time
 to first paint and to a working page in headless Chromium, opened from file://.
 
     python -m benchmarks.inspector_pages              # every model, a markdown table
-    python -m benchmarks.inspector_pages lstm elman   # some of them
+    python -m benchmarks.inspector_pages lstm_char elman   # some of them
     python -m benchmarks.inspector_pages --keep out   # and keep the pages in out/
 
 "first paint" is the browser's first-contentful-paint, "ready" our script's ``tri-ready`` mark
@@ -56,7 +56,7 @@ def measure(driver, path: Path, loads: int = 5) -> tuple:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.inspector_pages")
-    ap.add_argument("models", nargs="*", default=list(zoo.ZOO) + ["huge"])
+    ap.add_argument("models", nargs="*", default=list(zoo.ZOO))
     ap.add_argument("--keep", default=None, help="folder to keep the pages in")
     args = ap.parse_args(argv)
     out = Path(args.keep or tempfile.mkdtemp())
@@ -66,7 +66,7 @@ def main(argv=None) -> int:
         driver = browser(profile)
         try:
             for name in args.models:
-                graph = getattr(zoo, name)()
+                graph = zoo.ZOO[name]()
                 t0 = time.perf_counter()
                 ins = viz.inspect(graph, title=name)
                 path = ins.save(out / f"{name}.html")

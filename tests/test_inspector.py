@@ -291,9 +291,9 @@ def test_huge_graph_opens_summarised_with_a_note():
 @pytest.mark.slow
 def test_zoo_lstm_page_is_under_3_mb():
     sys.path.insert(0, str(ROOT))
-    from benchmarks.inspector_zoo import lstm as zoo_lstm
+    from benchmarks.inspector_zoo import model
 
-    text = viz.inspect(zoo_lstm()).page()
+    text = viz.inspect(model("lstm_char")).page()
     assert len(text.encode("utf-8")) <= 3_000_000
 
 
@@ -332,6 +332,16 @@ def test_errors_name_the_function_and_the_argument(tmp_path):
 def test_save_into_a_missing_folder_says_so(tmp_path, elman_page):
     with pytest.raises(viz.OptionError, match="does not exist"):
         elman_page[1].save(tmp_path / "no" / "page.html")
+
+
+@needs_renderer
+def test_a_picture_the_renderer_rejects_is_reported():
+    from viz.inspector_svg import render_all
+
+    bad, good = Drawing("digraph { a -> "), Drawing("digraph { a -> b }")
+    render_all([bad, good])
+    assert bad.svg == "" and bad.error  # the view's tab is left out, with this as its note
+    assert "<svg" in good.svg and not good.error
 
 
 def test_no_renderer_is_explained(monkeypatch):

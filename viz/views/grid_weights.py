@@ -4,7 +4,8 @@ per-step copies' gradients ‖∇W⁽ᵗ⁾‖ along the row; every other weight
 In a row's header each weight's cells carry ids (Graphviz writes them, prefixed ``a_``, on a
 group around the cell, and shows the cell's tooltip on hover): ``param-<id>-<row>-name`` and
 ``-grad`` for its name and gradient, ``use-<id>-<dst>-<arg>`` for the strip cell of a step, the
-use of the weight by op ``dst`` as input ``arg`` whose gradient the cell shows. A page can then
+use of the weight by op ``dst`` as input ``arg`` whose gradient the cell shows (strips of at
+most ``MAX_LINKED`` steps). A page can then
 tell which weight, and which of its per-step copies, was pointed at."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from viz._dot import fmt, h, shape_str, sort_key
 from viz._style import sup, td
 
 _LAYER_SUFFIX = re.compile(r"_l\d+(_reverse)?$")  # PyTorch's weight_hh_l0_reverse
+MAX_LINKED = 200  # a strip of more steps has no id per cell (each costs ~200 bytes of SVG)
 
 
 def row_title(row: tuple) -> str:
@@ -136,7 +138,7 @@ def _strip(p, q: int, by_step: dict, steps: list) -> str:
         known = [e for e in es if _norm(e) is not None]
         color = p.strip_scale.color(max(_norm(e) for e in known)) if known else "#e8e8e8"
         use = ""
-        if es:  # the use the colour shows: the largest
+        if es and len(steps) <= MAX_LINKED:  # the use the colour shows: the largest
             e = max(known, key=_norm) if known else es[0]
             use = _anchor(f"use-{q}-{e['dst']}-{e.get('arg', 0)}",
                           f"{name}{sup(t)}: \u2016\u2207\u2016 = {fmt(_norm(e))}")
