@@ -1,5 +1,5 @@
-"""Inspector pages of the model zoo (viz.zoo, see benchmarks/inspector_zoo.py): size, time to write, and time
-to first paint and to a working page in headless Chromium, opened from file://.
+"""Inspector pages of the model zoo (viz.zoo, see benchmarks/inspector_zoo.py): size, time to
+write, and time to first paint and to a working page in headless Chromium, opened from file://.
 
     python -m benchmarks.inspector_pages              # every model, a markdown table
     python -m benchmarks.inspector_pages lstm_char elman   # some of them

@@ -58,6 +58,17 @@ def test_page_references_only_files_that_exist(tour_dir):
         for ref in pictures:
             head = (out / ref).read_text(encoding="utf-8")[:300]
             assert ref.endswith(".svg") and "<svg" in head, ref
+        for tag in re.findall(r'<img src="[^"]+\.svg"[^>]*>', _page(out)):  # 1 px per pt
+            src, w = re.search(r'src="([^"]+)" width="(\d+)"', tag).groups()
+            pt = re.search(r'<svg[^>]*?\swidth="([\d.]+)pt"', (out / src).read_text("utf-8"))
+            assert pt and abs(float(pt.group(1)) - int(w)) <= 1, tag
+        # every drawn graph opens in the inspector, its page beside its picture
+        pages = re.findall(r'<a class="inspect" href="([^"]+)">open in the inspector</a>',
+                           _page(out))
+        assert len(pages) >= 15
+        for ref in pages:
+            text = (out / ref).read_text(encoding="utf-8")
+            assert 'class="tri-data"' in text and "TinygradInspector.mount" in text, ref
     # the practice chapter's linked pages: a worksheet and a replay that steps through frames
     assert "g1" in (out / "practice_worksheet.md").read_text(encoding="utf-8")
     replay = (out / "replay" / "index.html").read_text(encoding="utf-8")
@@ -125,6 +136,7 @@ def test_headless_browser_loads_every_image_and_the_screenshot_is_not_blank(tour
     n_img = len(re.findall(r"<img ", _page(out)))
     assert f'data-images="{n_img}"' in dom, "the page's image check did not run"
     assert 'data-broken-images="0"' in dom
+    assert 'data-shrunk-images="0"' in dom, "a picture is drawn smaller than 1 px per point"
     shot = out / "shot.png"
     subprocess.run(base + ["--window-size=1200,2400", f"--screenshot={shot}", url],
                    capture_output=True, timeout=120, env={**os.environ, "LANG": "C"})

@@ -4,7 +4,8 @@
     python -m tinygrad_rnn tour --out tour/ --tiny   # seconds (the test suite's size)
     python -m tinygrad_rnn tour --only bptt,tbptt    # some chapters
 
-Every model is trained on data generated here (no downloads). Pictures go to ``<out>/img/``.
+Every model is trained on data generated here (no downloads). Pictures go to ``<out>/img/``,
+each drawn graph also as an inspector page (``viz.inspect``) beside its picture.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ CHAPTERS = [
      ch_practice.practice),
 ]
 KEYS = [c[0] for c in CHAPTERS]
+# the inspector page of a picture: its view and this one as a second tab
+INSPECT_TAB = {"unrolled": "backward", "backward": "unrolled", "folded": "unrolled",
+               "tree": "backward"}
 
 
 class Tour:
@@ -79,8 +83,24 @@ class Tour:
         ch.figures.append((os.path.relpath(path, self.out).replace(os.sep, "/"), caption))
 
     def view(self, ch: Chapter, name: str, graph, view: str, caption: str, **options) -> None:
-        """One ``viz.draw`` view of ``graph`` as a picture of the chapter."""
+        """One ``viz.draw`` view of ``graph`` as a picture of the chapter, and the same graph
+        as an inspector page, img/<chapter>_<name>.html, linked under the picture."""
         self.picture(ch, name, viz.draw(graph, view=view, **options), caption)
+        page = self.inspect(ch, name, graph, view, caption, options)
+        if page is not None:
+            ch.figures[-1] += (page,)
+
+    def inspect(self, ch: Chapter, name: str, graph, view: str, title: str, options: dict):
+        """Write ``viz.inspect(graph)`` (``view`` first, and one more tab: a page takes about
+        0.3 s per tab) to img/<chapter>_<name>.html; returns its path relative to the page, or
+        None without a renderer (the picture has said so)."""
+        tabs = [view, INSPECT_TAB.get(view, "unrolled")]
+        try:
+            ins = viz.inspect(graph, view=view, views=tabs, title=title, **options)
+        except viz.RendererNotFoundError:
+            return None
+        path = ins.save(os.path.join(self.img, f"{ch.key}_{name}.html"))
+        return os.path.relpath(path, self.out).replace(os.sep, "/")
 
 
 def run_tour(out: str = "tour", tiny: bool = False, only=None, log=print) -> str:
