@@ -262,6 +262,9 @@ def test_a_trees_nodes_are_boxes_that_open():
                    for i in b["members"] if g.nodes[i].kind == "op")
         inside = {int(i) for i in re.findall(r'data-node-id="(\d+)"', b["svg"])}
         assert {i for i in b["members"] if g.nodes[i].kind == "op"} <= inside
+    shared = {nd.id for nd in g.nodes if nd.name in ("W", "b")}  # one cell each in their box
+    cells = re.findall(r'<g data-node-id="(\d+)">', ins.data["views"][0]["svg"])
+    assert {int(i) for i in cells} == shared
 
 
 @needs_renderer

@@ -76,6 +76,13 @@ def td(text: str, attrs: str = "", inner: str | None = None, size: float = FONT_
     return f"<TD{attrs}{width}>{inner if inner is not None else h(text)}</TD>"
 
 
+def anchor(did: str, tip: str) -> str:
+    """Attributes that make an HTML-like table cell an element of its own in SVG, with id
+    ``a_<did>`` and tooltip ``tip``: dot 2.43 writes a cell's ID only for a cell with an HREF
+    (graphviz-pure for any TOOLTIP too)."""
+    return f' ID="{did}" HREF="#" TOOLTIP="{h(tip)}"'
+
+
 def sup(t) -> str:
     """``⁽ᵗ⁾`` for a step ``t`` when every character has a superscript form, else ``^(t)``."""
     s = str(t)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from viz._dot import fmt, h, shape_str, sort_key
-from viz._style import sup, td
+from viz._style import anchor, sup, td
 
 _LAYER_SUFFIX = re.compile(r"_l\d+(_reverse)?$")  # PyTorch's weight_hh_l0_reverse
 MAX_LINKED = 200  # a strip of more steps has no id per cell (each costs ~200 bytes of SVG)
@@ -110,8 +110,8 @@ def _header_html(p, k: int, r, pids: list, uses: dict) -> str:
     for q in pids:
         name = f'{_short(p.gi, q)} {shape_str(p.gi.nodes[q].get("shape", []))}'
         tip = f"{p.gi.label_name(q)}: \u2016\u2207\u2016 = {fmt(p.gi.grad_norm(q))}"
-        rows.append(td(name, LEFT + _anchor(f"param-{q}-{k}-name", tip))
-                    + td(GRAD + fmt(p.gi.grad_norm(q)), RIGHT + _anchor(f"param-{q}-{k}-grad", tip))
+        rows.append(td(name, LEFT + anchor(f"param-{q}-{k}-name", tip))
+                    + td(GRAD + fmt(p.gi.grad_norm(q)), RIGHT + anchor(f"param-{q}-{k}-grad", tip))
                     + f"<TD>{_strip(p, q, uses[q].get(r, {}), steps)}</TD>")
     if pids and steps:
         note = STRIPS.format(steps[0], steps[-1])
@@ -119,12 +119,6 @@ def _header_html(p, k: int, r, pids: list, uses: dict) -> str:
     border = '<TABLE BORDER="1" COLOR="#2f6f9f" STYLE="rounded" BGCOLOR="#dbe9f6" ' \
              'CELLBORDER="0" CELLSPACING="0" CELLPADDING="3">'
     return f"<{border}{''.join(f'<TR>{x}</TR>' for x in rows)}</TABLE>>"
-
-
-def _anchor(did: str, tip: str) -> str:
-    """The attributes that make a table cell an element of its own in SVG: dot 2.43 writes a
-    cell's ID only for a cell with an HREF (graphviz-pure for any TOOLTIP too)."""
-    return f' ID="{did}" HREF="#" TOOLTIP="{h(tip)}"'
 
 
 def _strip(p, q: int, by_step: dict, steps: list) -> str:
@@ -140,7 +134,7 @@ def _strip(p, q: int, by_step: dict, steps: list) -> str:
         use = ""
         if es and len(steps) <= MAX_LINKED:  # the use the colour shows: the largest
             e = max(known, key=_norm) if known else es[0]
-            use = _anchor(f"use-{q}-{e['dst']}-{e.get('arg', 0)}",
+            use = anchor(f"use-{q}-{e['dst']}-{e.get('arg', 0)}",
                           f"{name}{sup(t)}: \u2016\u2207\u2016 = {fmt(_norm(e))}")
         cells.append(f'<TD BGCOLOR="{color}" WIDTH="{width}" HEIGHT="12" FIXEDSIZE="TRUE"'
                      f"{use}></TD>")

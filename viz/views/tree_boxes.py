@@ -15,7 +15,18 @@ from viz._dot import LogScale, fmt, h, label, shape_str, tooltip
 from viz._errors import OptionError
 from viz._model import GraphIndex
 from viz._render import VizDigraph
-from viz._style import CUT_COLOR, FONT, FONT_SIZE, ROLES, box_width, edge_style, legend, sup
+from viz._style import (
+    CUT_COLOR,
+    FONT,
+    FONT_SIZE,
+    ROLES,
+    anchor,
+    box_width,
+    edge_style,
+    legend,
+    sup,
+    td,
+)
 from viz.views._scene import graph_attrs
 from viz.views.tree import _outputs, _preorder, _structure, _tree_nodes
 
@@ -162,9 +173,14 @@ def _free(gi: GraphIndex, tn: list, boxes: dict, owner: list) -> None:
         lines += [f"{gi.label_name(q)} {shape_str(gi.nodes[q].get('shape', []))} "
                   f"\u2016\u2207\u2016 = {fmt(gi.grad_norm(q))}" for q in shared]
         did = f"w{shared[0]}"
+        # a cell per weight (id param-<id>-0-name): a page tells which one was pointed at
+        rows = [td(lines[0])] + [td(x, anchor(f"param-{q}-0-name", x))
+                                 for q, x in zip(shared, lines[1:])]
         boxes[did] = {"did": did, "id": f"box-{shared[0]}", "members": shared, "lines": lines,
                       "tips": [f"{gi.label_name(q)}: n{q}" for q in shared],
-                      "role": "parameter", "grad": None}
+                      "role": "parameter", "grad": None,
+                      "html": '<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
+                              + "".join(f"<TR>{r}</TR>" for r in rows) + "</TABLE>>"}
         for q in shared:
             owner[q] = did
 
@@ -175,7 +191,7 @@ def _node(g, b: dict, scale) -> None:
              "width": box_width(b["lines"]), "tooltip": tooltip(*b["tips"])}
     if scale is not None and b["role"] != "parameter":
         attrs.update(fillcolor=scale.color(b["grad"]), fontcolor=scale.font(b["grad"]))
-    g.node(b["did"], label(*b["lines"]), **attrs)
+    g.node(b["did"], b.get("html") or label(*b["lines"]), **attrs)
 
 
 def _edges(g, gi: GraphIndex, owner: list, boxes: dict, scale) -> None:
