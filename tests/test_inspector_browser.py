@@ -125,6 +125,14 @@ def test_clicking_a_weight_shows_its_gradient_norm(driver, pages, model):
     assert float(norm.text) == pytest.approx(want, rel=1e-3)  # 4 significant digits shown
     bars = panel.find_elements(By.CSS_SELECTOR, ".tri-chart .tri-bar")
     assert len(bars) == 6 and "✓" in panel.text  # one bar per step; they add up to .grad
+    # the weight's strip in its row header: the cell of step 3 is that step's use W^(3)
+    edges, info = pages["data"]["graph"]["edges"], pages["data"]["info"]
+    use = next(k for k, e in enumerate(edges) if e["src"] == wid and info[e["dst"]]["step"] == 3)
+    reveal_and_click(driver, f'.tri-view:not([hidden]) [data-copy][data-edge="{use}"]')
+    panel = driver.find_element(By.ID, "inspector-panel")
+    assert panel.text.startswith("weight_hh_l0")
+    on = panel.find_elements(By.CSS_SELECTOR, ".tri-chart .tri-bar.on")
+    assert [int(b.get_attribute("data-use")) for b in on] == [use]
 
 
 def test_wheel_zooms_and_drag_pans(driver, pages):

@@ -12,7 +12,6 @@
   "use strict";
 
   var CLICK_SLOP = 4;  // pixels a press may move and still be a click, not a drag
-  var MARKS = ["tri-sel", "tri-hit", "tri-step"];
 
   function each(list, fn) { Array.prototype.forEach.call(list, fn); }
   function push(map, key, value) { (map[key] = map[key] || []).push(value); }
@@ -194,6 +193,8 @@
       var hits = [];
       ins.hits.slice(0, 2000).forEach(function (id) { hits = hits.concat(elementsFor(pic, id)); });
       mark(pic, "tri-sel", sel);
+      mark(pic, "tri-use", s && !s.edges && s.use !== null ? (pic.index.byEdge[s.use] || [])
+        .filter(function (el) { return el.hasAttribute("data-copy"); }) : []);  // that W⁽ᵗ⁾
       mark(pic, "tri-hit", hits);
       mark(pic, "tri-step", stepEls(ins, pic));
       ins.replay.paint(pic);
@@ -373,7 +374,7 @@
     root.triInspector = ins;  // the page's API, for tests and the browser console
     ins.select = function (id, opts) {
       opts = opts || {};
-      ins.selected = {node: id};
+      ins.selected = {node: id, use: opts.use === undefined ? null : opts.use};
       ins.panel.showNode(id, opts);
       refresh(ins);
       if (opts.reveal) {  // a weight's shared node rather than one of its copies W⁽ᵗ⁾
