@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import viz
 
@@ -32,6 +36,32 @@ def test_ten_line_quickstart_runs_and_draws(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     out = tmp_path / ("rnn.svg" if viz.find_renderers() else "rnn.dot")
     assert out.is_file() and out.stat().st_size > 500
+
+
+def test_pytorch_snippet_writes_an_inspector_page(tmp_path):
+    """The "Your PyTorch RNN, drawn" block as a user pastes it: a torch 2-layer LSTM, converted
+    (fused, the default), traced into its per-step graph, written as one inspector page."""
+    pytest.importorskip("torch")
+    if not viz.find_renderers():
+        pytest.skip("no Graphviz renderer")
+    block = README.split("## Your PyTorch RNN, drawn")[1].split("```python\n")[1].split("```")[0]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout, not an installed copy
+    run = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    page = (tmp_path / "lstm.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r'class="tri-data">(.*?)</script>', page, re.S).group(1))
+    assert data["steps"] == list(range(12))
+    names = {nd["name"] for nd in data["graph"]["nodes"]}
+    assert {"weight_hh_l0", "weight_hh_l1"} <= names
+    assert [v["name"] for v in data["views"]] == ["unrolled", "folded", "backward"]
+
+
+def test_inspect_section_shows_the_page_and_the_command():
+    section = README.split("## Inspect")[1].split("\n## ")[0]
+    for text in ('viz.inspect(loss).save("lstm.html")', "python -m viz inspect graph.json -o "
+                 "page.html", "examples/gallery/inspector_lstm.png"):
+        assert text in section, text
 
 
 TOUR = ('python3 -m venv .venv && .venv/bin/python -m pip install -q -e ".[render]" && '
