@@ -268,6 +268,23 @@ def test_a_trees_nodes_are_boxes_that_open():
 
 
 @needs_renderer
+def test_a_cell_opened_in_place_is_drawn_op_by_op():
+    """``expand`` as for viz.draw: the unrolled view opens the cell of step 1 in place (its ops
+    and the copies W^(1) as nodes); the folded view, which opens all or nothing, is drawn whole."""
+    g = elman(T=3)
+    ins = viz.inspect(g, views=["unrolled", "folded"], expand=1)
+    unrolled = ins.data["views"][0]["svg"]
+    W = next(nd.id for nd in g.nodes if nd.name == "W")
+    step1 = {nd.id for nd in g.nodes if nd.kind == "op" and nd.meta.get("step") == 1
+             and nd.meta.get("role") == "h"}
+    drawn = {int(i) for i in re.findall(r'<g class="node" data-node-id="(\d+)">', unrolled)}
+    assert step1 <= drawn
+    assert re.search(rf'<g class="node" data-node-id="{W}" data-copy="1" data-edge="\d+"',
+                     unrolled)
+    assert not re.search(r'<g class="node"[^>]*data-copy', ins.data["views"][1]["svg"])
+
+
+@needs_renderer
 def test_views_chooses_the_tabs():
     ins = viz.inspect(elman(T=2), view="gradients", views="folded")
     assert [v["name"] for v in ins.data["views"]] == ["backward", "folded"]

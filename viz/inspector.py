@@ -10,7 +10,8 @@ data as JSON. In it: pan (drag), zoom (wheel, buttons, "fit"), the views as tabs
 selection, a search box (name, scope, op), a step slider that highlights step t in every view;
 a click on a node fills the side panel (its place, op and local derivative rule, shape, value
 and gradient, and for a weight the per-use gradients ∇_{W⁽ᵗ⁾} L as a bar chart over t that
-add up to its .grad); a click on a box opens it at gate level; the arrow keys step through
+add up to its .grad, also from a weight's row in the grid or one step of its strip); a click
+on a cell opens it at gate level (:mod:`viz.inspector_views`); the arrow keys step through
 backward in the tape's order; the current view exports as SVG, the graph as JSON.
 
 Page contract (tests and other tools rely on it): every drawn node element carries
@@ -106,8 +107,9 @@ def inspect(graph, view: str = "unrolled", *, views=None, title: str | None = No
 
     ``view``: the tab shown first ("unrolled", "folded", "backward" or "tree"); ``views``: the
     tabs (default: all that apply; fewer make the page quicker to write). ``options`` go
-    to every view that takes them (``keep_ends=3``, ``collapse="cell"``, ``max_nodes=...``),
-    as for :func:`viz.draw`. ``max_frames``: backward steps the replay keeps (None: all).
+    to every view that takes them, as for :func:`viz.draw` (``expand=[(1, 3)]`` opens that
+    cell in place, ``expand="all"`` draws every op, ``keep_ends=3``, ``max_nodes=...``).
+    ``max_frames``: backward steps the replay keeps (None: all).
     Run ``loss.backward(retain_grads=True)`` first: the page shows every gradient the trace
     kept, and replays backward only when the intermediate gradients were retained.
     Needs a Graphviz renderer (``dot`` or graphviz-pure) to lay the pictures out.
