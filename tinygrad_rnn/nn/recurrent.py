@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_rnn import expansion
+from tinygrad_rnn import expansion, ops
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.errors import ArgumentError, ShapeError
 from tinygrad_rnn.nn.cells import cell_params, make_cell_params, set_forget_bias
@@ -23,7 +23,6 @@ from tinygrad_rnn.nn.init import as_rng
 from tinygrad_rnn.nn.layers import check_size
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.nn.steps import bias_or_zeros, gru_step, lstm_step, rnn_step
-from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tape import scope
 from tinygrad_rnn.tensor import Tensor, apply
 
@@ -142,7 +141,7 @@ class _Recurrent(Module):
                         bias_or_zeros(b_hh, w_hh))
                 with scope(f"l{layer}" + ("_reverse" if d else ""), layer=layer,
                            direction="reverse" if d else "forward"):
-                    packed = apply(REGISTRY[self.SEQ_OP], args, {**op_params, "reverse": d == 1})
+                    packed = apply(self.SEQ_OP, args, {**op_params, "reverse": d == 1})
                     with scope(role="h"):
                         outs.append(packed[:T, :, :H])
                         finals.append(tuple(packed[T, :, i * H:(i + 1) * H]
@@ -150,7 +149,7 @@ class _Recurrent(Module):
             layer_in = outs[0] if len(outs) == 1 else F.concat(outs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 drops[layer] = self._rng.random(layer_in.shape) >= self.dropout
-                layer_in = apply(REGISTRY["dropout"], (layer_in,),
+                layer_in = apply(ops.dropout, (layer_in,),
                                  {"mask": drops[layer], "p": self.dropout})
         expansion.record([layer_in, *(s for f in finals for s in f)],
                          self._replayer(x, init, params, masks, drops), anchor)
@@ -163,7 +162,7 @@ class _Recurrent(Module):
         def drop(layer, xs):
             if layer not in drops:
                 return xs
-            return [apply(REGISTRY["dropout"], (v,), {"mask": drops[layer][t], "p": p})
+            return [apply(ops.dropout, (v,), {"mask": drops[layer][t], "p": p})
                     for t, v in enumerate(xs)]
 
         def replay():
@@ -263,7 +262,7 @@ class RNN(_Recurrent):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, **kwargs)
 
-    SEQ_OP = "rnn_seq"
+    SEQ_OP = ops.rnn_seq
 
     def _seq_params(self) -> dict:
         return {"nonlinearity": self.nonlinearity}
@@ -277,7 +276,7 @@ class LSTM(_Recurrent):
 
     GATES = 4
     N_STATES = 2
-    SEQ_OP = "lstm_seq"
+    SEQ_OP = ops.lstm_seq
 
     def __init__(self, input_size, hidden_size, num_layers=1, forget_bias=None, **kwargs):
         super().__init__(input_size, hidden_size, num_layers, **kwargs)
@@ -294,7 +293,7 @@ class GRU(_Recurrent):
     """GRU layer (gates r, z, n); reset_after=False gives the seeds' Cho 2014 form."""
 
     GATES = 3
-    SEQ_OP = "gru_seq"
+    SEQ_OP = ops.gru_seq
 
     def __init__(self, input_size, hidden_size, num_layers=1, reset_after=True, **kwargs):
         self.reset_after = bool(reset_after)

@@ -168,5 +168,5 @@ def _hidden_weight_grads(dzx, dzh, hprev, inner, need_w, need_b):
     return gw, (dzx.reshape(-1, G).sum(axis=0) if need_b else None)
 
 
-register("gru_seq", _fwd_gru_seq, _vjp_gru_seq, arity=6, explain=seq_explain(3, 1),
-         arg_names=("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+gru_seq = register("gru_seq", _fwd_gru_seq, _vjp_gru_seq, arity=6, explain=seq_explain(3, 1),
+                   arg_names=("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh"))

@@ -24,6 +24,9 @@ def _vjp_softmax(g, y, needs, *, axis):
     return (y * (g - np.sum(g * y, axis=axis, keepdims=True)),)
 
 
+softmax = register("softmax", _fwd_softmax, _vjp_softmax, arity=1, arg_names=("x",))
+
+
 def _fwd_log_softmax(x, *, axis):
     shifted = x - np.max(x, axis=axis, keepdims=True)
     out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
@@ -32,6 +35,10 @@ def _fwd_log_softmax(x, *, axis):
 
 def _vjp_log_softmax(g, out, needs, *, axis):
     return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
+
+
+log_softmax = register("log_softmax", _fwd_log_softmax, _vjp_log_softmax, arity=1,
+                       arg_names=("x",))
 
 
 # Which forward to run: the fused Numba kernel (one pass per row, no temporaries) or NumPy
@@ -102,6 +109,10 @@ def _vjp_cross_entropy(g, saved, needs, *, targets, ignore_index, reduction):
     return (xent_rows_bwd(p, targets.reshape(-1), gr, ignore_index).reshape(shape),)
 
 
+cross_entropy = register("cross_entropy", _fwd_cross_entropy, _vjp_cross_entropy, arity=1,
+                         arg_names=("logits",))
+
+
 def _fwd_embedding(w, *, indices):
     # np.take along axis 0 is w[indices] without the general fancy-indexing machinery
     # (611 rows of 100 float32: 7 vs 18 us); indices are validated in F.embedding
@@ -114,6 +125,10 @@ def _vjp_embedding(g, shape, needs, *, indices):
     return (scatter_add_rows(out, indices.reshape(-1), src),)
 
 
+embedding = register("embedding", _fwd_embedding, _vjp_embedding, arity=1,
+                     arg_names=("weight",))
+
+
 def _fwd_dropout(x, *, mask, p):
     scale = np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
     return x * mask * scale, scale
@@ -123,9 +138,5 @@ def _vjp_dropout(g, scale, needs, *, mask, p):
     return (g * mask * scale,)
 
 
-register("softmax", _fwd_softmax, _vjp_softmax, arity=1, arg_names=("x",))
-register("log_softmax", _fwd_log_softmax, _vjp_log_softmax, arity=1, arg_names=("x",))
-register("cross_entropy", _fwd_cross_entropy, _vjp_cross_entropy, arity=1,
-         arg_names=("logits",))
-register("embedding", _fwd_embedding, _vjp_embedding, arity=1, arg_names=("weight",))
-register("dropout", _fwd_dropout, _vjp_dropout, arity=1, arg_names=("x",))
+
+dropout = register("dropout", _fwd_dropout, _vjp_dropout, arity=1, arg_names=("x",))

@@ -25,6 +25,8 @@ from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
 from tinygrad_rnn.workspace import buf
 
+_ARGS = ("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
 
 def step_order(T, reverse):
     """The time steps in the order a direction visits them."""
@@ -164,6 +166,10 @@ def _vjp_rnn_seq(g, saved, needs, *, reverse, mask, nonlinearity):
     return gx, (np.ascontiguousarray(dh) if needs[1] else None), gwi, gwh, gbi, gbh
 
 
+rnn_seq = register("rnn_seq", _fwd_rnn_seq, _vjp_rnn_seq, arity=6, explain=seq_explain(1, 1),
+                   arg_names=_ARGS)
+
+
 def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     T, B, _ = X.shape
     H = h0.shape[-1]
@@ -241,8 +247,5 @@ def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
             gwi, gwh, gbi, gbh)
 
 
-_ARGS = ("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
-register("rnn_seq", _fwd_rnn_seq, _vjp_rnn_seq, arity=6, explain=seq_explain(1, 1),
-         arg_names=_ARGS)
-register("lstm_seq", _fwd_lstm_seq, _vjp_lstm_seq, arity=7, explain=seq_explain(4, 2),
-         arg_names=("x", "h0", "c0") + _ARGS[2:])
+lstm_seq = register("lstm_seq", _fwd_lstm_seq, _vjp_lstm_seq, arity=7, explain=seq_explain(4, 2),
+                    arg_names=("x", "h0", "c0") + _ARGS[2:])

@@ -43,6 +43,5 @@ def _tree_gather_explain(shapes, params):
     )
 
 
-register(
-    "tree_gather", _fwd_tree_gather, _vjp_tree_gather, arity=None, explain=_tree_gather_explain
-)
+tree_gather = register("tree_gather", _fwd_tree_gather, _vjp_tree_gather, arity=None,
+                       explain=_tree_gather_explain)

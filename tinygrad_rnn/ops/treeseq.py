@@ -23,6 +23,7 @@ import numpy as np
 from tinygrad_rnn import workspace
 from tinygrad_rnn.kernels.scatter import gather_rows, scatter_add_rows
 from tinygrad_rnn.kernels.tree_kernels import tanh_bwd_rows, tree_lstm_bwd_level
+from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
 from tinygrad_rnn.workspace import buf
 
@@ -40,13 +41,21 @@ def _widest(levels) -> int:
     return max((z - a for a, z, _ in levels), default=0)
 
 
-def _sigmoid_(x):
-    """In place: x <- sigma(x) = 0.5 (1 + tanh(x / 2)), the same formula as the sigmoid op (so
-    per-node and fused runs agree bit for bit), on a view, with no temporaries."""
-    x *= 0.5
-    np.tanh(x, out=x)
-    x += 1
-    x *= 0.5
+def _explain(state: int, gates: int):
+    """``explain`` for a whole-tree op: leaves (N0, state H), weight (gates H, 2H), bias."""
+
+    def explain(shapes, params):
+        sl, sw, sb = (tuple(s) for s in shapes)
+        if len(sl) != 2 or sl[1] % state:
+            return f"argument 'leaves' must be (N0, {state} H); got {sl}"
+        H = sl[1] // state
+        for arg, want, got in (("weight", (gates * H, 2 * H), sw), ("bias", (gates * H,), sb)):
+            if got != want:
+                return f"argument '{arg}' must have shape {want} (H = {H}); got {got}"
+        return ("param 'levels' does not fit the leaves (build it with "
+                "tinygrad_rnn.nn.tree.tree_levels)")
+
+    return explain
 
 
 # ---- RecursiveNN: p = tanh(W [c1; c2] + b) -------------------------------------------------
@@ -93,6 +102,10 @@ def _vjp_tree_rnn(g, saved, needs, *, levels):
     return (G[:n0] if needs[0] else None), gw, gb
 
 
+tree_rnn = register("tree_rnn", _fwd_tree_rnn, _vjp_tree_rnn, arity=3, explain=_explain(1, 1),
+                    arg_names=("leaves", "weight", "bias"))
+
+
 # ---- binary Tree-LSTM: [i; o; u; f1; f2] = U [h1; h2] + b ------------------------------------
 def _fwd_tree_lstm(leaves, u, b, *, levels):
     """leaves (N0, 2H) = [h; c], U (5H, 2H), b (5H,) -> h (N, H) of every node.
@@ -119,9 +132,9 @@ def _fwd_tree_lstm(leaves, u, b, *, levels):
         act = A[r]
         np.dot(Hk[r], uT, out=act)
         act += b
-        _sigmoid_(act[:, : 2 * H])
+        _sig_(act[:, : 2 * H])
         np.tanh(act[:, 2 * H : 3 * H], out=act[:, 2 * H : 3 * H])
-        _sigmoid_(act[:, 3 * H :])
+        _sig_(act[:, 3 * H :])
         c = Cs[a:z]
         np.multiply(act[:, :H], act[:, 2 * H : 3 * H], out=c)
         fc = act[:, 3 * H :] * Ck[r]  # (n, 2H): f1 c1 | f2 c2
@@ -155,24 +168,5 @@ def _vjp_tree_lstm(g, saved, needs, *, levels):
     return gl, gu, gb
 
 
-def _explain(state: int, gates: int):
-    """``explain`` for a whole-tree op: leaves (N0, state H), weight (gates H, 2H), bias."""
-
-    def explain(shapes, params):
-        sl, sw, sb = (tuple(s) for s in shapes)
-        if len(sl) != 2 or sl[1] % state:
-            return f"argument 'leaves' must be (N0, {state} H); got {sl}"
-        H = sl[1] // state
-        for arg, want, got in (("weight", (gates * H, 2 * H), sw), ("bias", (gates * H,), sb)):
-            if got != want:
-                return f"argument '{arg}' must have shape {want} (H = {H}); got {got}"
-        return ("param 'levels' does not fit the leaves (build it with "
-                "tinygrad_rnn.nn.tree.tree_levels)")
-
-    return explain
-
-
-register("tree_rnn", _fwd_tree_rnn, _vjp_tree_rnn, arity=3, explain=_explain(1, 1),
-         arg_names=("leaves", "weight", "bias"))
-register("tree_lstm", _fwd_tree_lstm, _vjp_tree_lstm, arity=3,
-         explain=_explain(2, 5), arg_names=("leaves", "weight", "bias"))
+tree_lstm = register("tree_lstm", _fwd_tree_lstm, _vjp_tree_lstm, arity=3, explain=_explain(2, 5),
+                     arg_names=("leaves", "weight", "bias"))
