@@ -151,22 +151,22 @@ def test_lstm_step_bwd_matches_numpy(dtype):
                                                    (True, "tanh")])
 def test_rnn_loop_kernels_match_the_numpy_steps(dtype, B, reverse, nonlinearity, monkeypatch):
     """The whole-loop kernels (small batches) and the NumPy/BLAS step loop: same numbers."""
-    from tinygrad_rnn.ops import seqcells
+    from tinygrad_rnn.ops import sequence
 
     rng = np.random.default_rng(5)
     T, I, H = 4, 3, 5
     args = [rng.standard_normal(s).astype(dtype) for s in
             ((T, B, I), (B, H), (H, I), (H, H), (H,), (H,))]
     g = rng.standard_normal((T + 1, B, H)).astype(dtype)
-    op, params = seqcells.rnn_seq, dict(reverse=reverse, mask=None, nonlinearity=nonlinearity)
+    op, params = sequence.rnn_seq, dict(reverse=reverse, mask=None, nonlinearity=nonlinearity)
 
     def run():
         out, saved = op.forward(*args, **params)
         return [out, *op.vjp(g, saved, (True,) * 6, **params)]
 
-    assert seqcells.use_loop_kernels(B, H, None)
+    assert sequence.use_loop_kernels(B, H, None)
     loop = run()
-    monkeypatch.setattr(seqcells, "use_loop_kernels", lambda *a: False)
+    monkeypatch.setattr(sequence, "use_loop_kernels", lambda *a: False)
     steps = run()
     tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for a, b in zip(loop, steps):

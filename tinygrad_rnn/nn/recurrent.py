@@ -123,7 +123,7 @@ class _Recurrent(Module):
         return [F.dropout(v, self.dropout, self._rng) for v in xs]
 
     def _forward_sequence(self, x, masks, init, params):
-        """fused=True: one node per layer and direction (ops/seqcells.py, ops/gruseq.py); the
+        """fused=True: one node per layer and direction (ops/sequence.py, ops/sequence_gru.py); the
         input projection and the weight gradients are single GEMMs over all T steps. Leaves a
         note (:mod:`tinygrad_rnn.expansion`) so ``tr.trace`` can open it into the composite run.
         """

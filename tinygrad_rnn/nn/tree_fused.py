@@ -2,7 +2,7 @@
 
 The level-batched drivers of :class:`~tinygrad_rnn.nn.tree_models.RecursiveNN` and the binary
 :class:`~tinygrad_rnn.nn.tree_models.TreeLSTM` run the whole tree batch as one recorded op
-(see :mod:`tinygrad_rnn.ops.treeseq`) on ``tree_levels(schedule)``, skipping these checks (a
+(see :mod:`tinygrad_rnn.ops.tree`) on ``tree_levels(schedule)``, skipping these checks (a
 schedule's levels are valid by construction). Hand-made levels go through the checks:
 
 >>> levels = [(2, 3, np.array([0, 1]))]            # node 2 = parent of leaves 0 and 1

@@ -5,7 +5,6 @@
 same objects, for code that only has a name (tests over every op, a saved graph's labels).
 """
 
-from tinygrad_rnn.ops.cells import affine, gru_cell, lstm_cell, rnn_cell
 from tinygrad_rnn.ops.elementwise import (
     add,
     div,
@@ -20,15 +19,15 @@ from tinygrad_rnn.ops.elementwise import (
     tanh,
     where,
 )
-from tinygrad_rnn.ops.gruseq import gru_seq
 from tinygrad_rnn.ops.linalg import linear, matmul
 from tinygrad_rnn.ops.nnops import cross_entropy, dropout, embedding, log_softmax, softmax
 from tinygrad_rnn.ops.reduce import max, mean, sum
 from tinygrad_rnn.ops.registry import REGISTRY, Op, unbroadcast
-from tinygrad_rnn.ops.seqcells import lstm_seq, rnn_seq
+from tinygrad_rnn.ops.sequence import lstm_seq, rnn_seq
+from tinygrad_rnn.ops.sequence_gru import gru_seq
 from tinygrad_rnn.ops.shape import concat, getitem, reshape, split, stack, transpose
-from tinygrad_rnn.ops.treeops import tree_gather
-from tinygrad_rnn.ops.treeseq import tree_lstm, tree_rnn
+from tinygrad_rnn.ops.steps import affine, gru_cell, lstm_cell, rnn_cell
+from tinygrad_rnn.ops.tree import tree_gather, tree_lstm, tree_rnn
 
 __all__ = [
     "REGISTRY", "Op", "unbroadcast",

@@ -1,6 +1,6 @@
 """The optimizer base class: parameters, per-parameter state, ``state_dict``, kernel choice.
 
-Each update runs either as one fused Numba loop (``tinygrad_rnn.kernels.optim_kernels``) or as
+Each update runs either as one fused Numba loop (``tinygrad_rnn.kernels.optim``) or as
 the same formulas in NumPy. Measured per ``step()`` (float32 and float64, 100 to 1024 x 1024
 elements), the fused loop is never slower for Adagrad, Adam and RMSprop (1.0-1.7x at 100
 elements, 3.6-5.8x at 1024 x 1024); for SGD, NumPy's one or two calls are cheaper below a few

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from tinygrad_rnn.errors import GradError
-from tinygrad_rnn.kernels import optim_kernels as K
+from tinygrad_rnn.kernels import optim as K
 from tinygrad_rnn.optim.base import (
     check_real,
     collect_params,

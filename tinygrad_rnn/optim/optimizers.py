@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from tinygrad_rnn.errors import ArgumentError
-from tinygrad_rnn.kernels import optim_kernels as K
+from tinygrad_rnn.kernels import optim as K
 from tinygrad_rnn.optim.base import (
     Optimizer,
     check_real,

@@ -1,9 +1,12 @@
-"""Fused recurrent-cell ops: a whole Elman/LSTM/GRU step as one recorded node.
+"""Per-step fused ops: one time step of an Elman/LSTM/GRU cell as one recorded node
+(``rnn_cell``, ``lstm_cell``, ``gru_cell``), and ``affine``, the composite cells' pre-activation.
 
-Inputs are PyTorch's: x (B, I), h (B, H) [, c (B, H)], W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh
-(G*H,). The work stays in NumPy: two BLAS matmuls and vectorised tanh/sigmoid (a Numba loop of
-tanh is scalar without SVML and measured several times slower). What the fusion saves is the
-Python bookkeeping of ~10-15 nodes per step. Gate order: LSTM i, f, g, o; GRU r, z, n.
+They serve code that runs a cell one step at a time (cells, decoders, beam search); a whole
+sequence runs as one node of :mod:`~tinygrad_rnn.ops.sequence` (at T = 1 that op is slower:
+benchmarks/cell_forms.py). Inputs are PyTorch's: x (B, I), h (B, H) [, c (B, H)],
+W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh (G*H,). The work stays in NumPy (two BLAS matmuls,
+vectorised tanh/sigmoid); the fusion saves the Python bookkeeping of ~10-15 nodes per step.
+Gate order: LSTM i, f, g, o; GRU r, z, n.
 """
 
 from __future__ import annotations
