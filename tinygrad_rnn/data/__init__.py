@@ -1,4 +1,8 @@
-"""Data: trees (PTB/SST brackets), vocabularies, CoNLL-U; all readers stream and never recurse."""
+"""Data: trees (PTB/SST brackets), vocabularies, CoNLL-U; all readers stream and never recurse.
+
+Generated tasks for the sequence models (tagging, aggregation, digit reversal):
+:mod:`tinygrad_rnn.data.toy`.
+"""
 
 from tinygrad_rnn.data.conllu import Sentence, iter_conllu, read_conllu
 from tinygrad_rnn.data.trees import (

@@ -98,7 +98,7 @@ def _explain(state: int, gates: int):
             if got != want:
                 return f"argument '{arg}' must have shape {want} (H = {H}); got {got}"
         return ("param 'levels' does not fit the leaves (build it with "
-                "tinygrad_rnn.nn.tree.tree_levels)")
+                "tinygrad_rnn.nn.tree_fused.tree_levels)")
 
     return explain
 

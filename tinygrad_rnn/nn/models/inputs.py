@@ -1,4 +1,4 @@
-"""Helpers shared by the sequence-pattern models: input checks, ragged batches, encoders.
+"""What the sequence models share: argument checks, ragged batches, the encoder chosen by name.
 
 Every check runs in Python before any op, and its message names the model, the argument, what
 was expected and what came, e.g. ``"BiRNNTagger.forward: argument 'ids' must have shape

@@ -22,14 +22,14 @@ from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
 from tinygrad_rnn.nn.init import as_rng
 from tinygrad_rnn.nn.layers import Embedding, Linear, check_size
 from tinygrad_rnn.nn.losses import sequence_cross_entropy
-from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.nn.patterns_common import (
+from tinygrad_rnn.nn.models.inputs import (
     as_vector,
     check_choice,
     check_ids,
     check_padded_ids,
     make_encoder,
 )
+from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tape import no_grad, scope
 from tinygrad_rnn.tensor import Tensor
 
