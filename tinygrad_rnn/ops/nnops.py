@@ -41,14 +41,9 @@ log_softmax = register("log_softmax", _fwd_log_softmax, _vjp_log_softmax, arity=
                        arg_names=("x",))
 
 
-# Which forward to run: the fused Numba kernel (one pass per row, no temporaries) or NumPy
-# (vectorised exp, but ~8 calls and per-row fancy indexing). The kernel's exp is scalar without
-# SVML, so with many classes NumPy wins from a few thousand logits; with few classes its per-row
-# work dominates and the kernel wins at any size. Forward, kernel vs NumPy, us (float32):
-# 25 x 65: 7.5 vs 13.7; 128 x 65: 32 vs 28; 1600 x 65: 389 vs 239; 1190 x 5: 40 vs 95;
-# 5000 x 5: 163 vs 364; 1190 x 16: 76 vs 122; 1190 x 32: 146 vs 145. The backward has no exp
-# left and the kernel wins at every size (1600 x 65: 15 vs 49 us), so it runs whenever Numba
-# compiles (benchmarks/core_overhead.py repeats these comparisons).
+# Which forward runs: the fused kernel (one pass per row, but a scalar exp) up to a few thousand
+# logits or with few classes, NumPy (vectorised exp, ~8 calls) for many wide rows; the backward
+# has no exp and always takes the kernel (benchmarks/README.md, "ops/nnops.py").
 XENT_KERNEL_MAX = 4096
 XENT_KERNEL_CLASSES = 16
 
@@ -114,8 +109,8 @@ cross_entropy = register("cross_entropy", _fwd_cross_entropy, _vjp_cross_entropy
 
 
 def _fwd_embedding(w, *, indices):
-    # np.take along axis 0 is w[indices] without the general fancy-indexing machinery
-    # (611 rows of 100 float32: 7 vs 18 us); indices are validated in F.embedding
+    # np.take along axis 0 is w[indices] without the general fancy-indexing machinery (~2.5x
+    # faster at 611 x 100); indices are validated in F.embedding
     return np.take(w, indices, axis=0), w.shape
 
 

@@ -22,7 +22,7 @@ Param ``levels``: a tuple of ``(start, stop, kids)``, one per height >= 1: the n
 each next start the previous stop (validated by :mod:`tinygrad_rnn.nn.tree_fused`).
 A child read by two parents (a DAG) gets both gradients: child rows are scatter-*added*.
 The per-batch arrays (~1 MB each) are recycled across batches (:mod:`tinygrad_rnn.workspace`):
-fresh pages for them cost ~2.5 ms per 96 trees, more than the gathers.
+fresh pages for them cost more than the gathers.
 """
 
 from __future__ import annotations
