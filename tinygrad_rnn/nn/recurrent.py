@@ -27,6 +27,26 @@ from tinygrad_rnn.tape import scope
 from tinygrad_rnn.tensor import Tensor, apply
 
 
+def check_lengths(lengths, func: str, T: int, B: int, min_length: int = 0):
+    """(lengths (B,) int64, mask (T, B) bool) or (None, None) when ``lengths`` is None.
+
+    mask[t, b] is True for the real steps t < lengths[b]; the rest is padding.
+    """
+    if lengths is None:
+        return None, None
+    lens = np.asarray(lengths)
+    if lens.shape != (B,) or lens.dtype.kind not in "iu":
+        raise ShapeError(f"{func}: argument 'lengths' must be {B} integers (one per sequence); "
+                         f"got shape {lens.shape}, dtype {lens.dtype}")
+    bad = (lens < min_length) | (lens > T)
+    if bad.any():
+        b = int(np.argmax(bad))
+        raise ArgumentError(f"{func}: argument 'lengths' must be in [{min_length}, T={T}]; got "
+                            f"{int(lens[b])} for sequence {b}")
+    lens = lens.astype(np.int64)
+    return lens, np.arange(T)[:, None] < lens[None, :]
+
+
 class _Recurrent(Module):
     GATES = 1
     N_STATES = 1
@@ -195,15 +215,7 @@ class _Recurrent(Module):
         if lengths is not None and mask is not None:
             raise ArgumentError(f"{name}: give 'lengths' or 'mask', not both")
         if lengths is not None:
-            lens = np.asarray(lengths)
-            if lens.shape != (B,) or lens.dtype.kind not in "iu":
-                raise ShapeError(f"{name}: argument 'lengths' must be {B} integers (one per "
-                                 f"sequence); got shape {lens.shape}, dtype {lens.dtype}")
-            if lens.min() < 0 or lens.max() > T:
-                bad = int(np.argmax((lens < 0) | (lens > T)))
-                raise ArgumentError(f"{name}: argument 'lengths' must be in [0, T={T}]; got "
-                                    f"{int(lens[bad])} for sequence {bad}")
-            mask = np.arange(T)[:, None] < lens[None, :]
+            _, mask = check_lengths(lengths, name, T, B)
         elif mask is not None:
             mask = np.asarray(mask)
             if self.batch_first and mask.ndim == 2:

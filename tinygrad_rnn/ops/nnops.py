@@ -133,5 +133,4 @@ def _vjp_dropout(g, scale, needs, *, mask, p):
     return (g * mask * scale,)
 
 
-
 dropout = register("dropout", _fwd_dropout, _vjp_dropout, arity=1, arg_names=("x",))
