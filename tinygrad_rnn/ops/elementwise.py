@@ -165,6 +165,10 @@ def _vjp_relu(g, mask, needs):
 relu = register("relu", _fwd_relu, _vjp_relu, arity=1, arg_names=_UNARY)
 
 
+def _where_explain(shapes, params):
+    return broadcast_explain([np.shape(params["cond"]), *shapes], params)
+
+
 def _fwd_where(a, b, *, cond):
     return np.where(cond, a, b), None
 
@@ -173,10 +177,6 @@ def _vjp_where(g, saved, needs, *, cond):
     zero = np.zeros((), dtype=g.dtype)
     return (np.where(cond, g, zero) if needs[0] else None,
             np.where(cond, zero, g) if needs[1] else None)
-
-
-def _where_explain(shapes, params):
-    return broadcast_explain([np.shape(params["cond"]), *shapes], params)
 
 
 where = register("where", _fwd_where, _vjp_where, arity=2, explain=_where_explain,

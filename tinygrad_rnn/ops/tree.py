@@ -42,6 +42,14 @@ from tinygrad_rnn.ops.registry import register
 from tinygrad_rnn.workspace import buf
 
 
+def _tree_gather_explain(shapes, params):
+    widths = sorted({s[1] if len(s) == 2 else None for s in shapes}, key=str)
+    return (
+        f"every source must be 2-d (rows, S) with the same S; got shapes "
+        f"{', '.join(str(s) for s in shapes)} (widths {widths})"
+    )
+
+
 def _fwd_tree_gather(*sources, picks, n, m):
     width = sources[0].shape[1]
     out = np.zeros((n * m, width), dtype=np.result_type(*sources))
@@ -52,21 +60,8 @@ def _fwd_tree_gather(*sources, picks, n, m):
 
 def _vjp_tree_gather(g, shapes, needs, *, picks, n, m):
     flat = np.ascontiguousarray(g).reshape(n * m, -1)
-    grads = []
-    for need, shape, (pos, rows) in zip(needs, shapes, picks):
-        if not need:
-            grads.append(None)
-            continue
-        grads.append(tree_gather_bwd(np.zeros(shape, dtype=g.dtype), rows, flat, pos))
-    return tuple(grads)
-
-
-def _tree_gather_explain(shapes, params):
-    widths = sorted({s[1] if len(s) == 2 else None for s in shapes}, key=str)
-    return (
-        f"every source must be 2-d (rows, S) with the same S; got shapes "
-        f"{', '.join(str(s) for s in shapes)} (widths {widths})"
-    )
+    return tuple(tree_gather_bwd(np.zeros(shape, dtype=g.dtype), rows, flat, pos) if need else None
+                 for need, shape, (pos, rows) in zip(needs, shapes, picks))
 
 
 tree_gather = register("tree_gather", _fwd_tree_gather, _vjp_tree_gather, arity=None,
