@@ -155,6 +155,21 @@ def test_every_registered_op_has_a_case():
     assert not sorted(set(CASES) - set(REGISTRY)), "cases for ops that do not exist"
 
 
+def test_every_op_is_an_object_you_import():
+    """``tinygrad_rnn.ops.<name>`` is the registered op itself: code applies it, never looks it
+    up by a string."""
+    assert [n for n, op in REGISTRY.items() if getattr(ops, n, None) is not op] == []
+    assert sorted(REGISTRY) == sorted(set(ops.__all__) - {"REGISTRY", "Op", "unbroadcast"})
+
+
+def test_patched_restores_the_op_after_an_error():
+    vjp = ops.tanh.vjp
+    with pytest.raises(ZeroDivisionError), patched(ops.tanh, vjp=None):
+        assert ops.tanh.vjp is None
+        raise ZeroDivisionError
+    assert ops.tanh.vjp is vjp
+
+
 @pytest.mark.parametrize("name,k", [(n, k) for n in sorted(CASES) for k in range(len(CASES[n]))])
 def test_gradcheck_op(name, k):
     fn, inputs = CASES[name][k]
