@@ -53,6 +53,9 @@ class Gradients:
         mid-walk: leaves get what reached them)."""
         if self.deferred is not None:
             self.deferred.flush()
+        # ``receive`` is a bound method of self: a reference cycle that would keep this walk's
+        # tensors (``owned``) alive until the cyclic GC ran; break it so they go now
+        self.receive = self.defer = None
 
     def _plain(self, t, node, g, in_grads, needs) -> None:
         """Add each input's gradient to what it has: slices in place into one buffer, sums
