@@ -17,11 +17,12 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from benchmarks.timing import interleave
+from tinygrad_rnn import ops
 from tinygrad_rnn.nn.steps import bias_or_zeros, gru_step, lstm_step, rnn_step
-from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tensor import apply
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+SEQ_OPS = {"rnn": ops.rnn_seq, "lstm": ops.lstm_seq, "gru": ops.gru_seq}
 SIZES = ((1, 100), (32, 256))  # (batch, hidden): a char decoder, a batched one
 
 
@@ -35,7 +36,7 @@ def seq_step(kind: str, x, states, p):
         params["nonlinearity"] = "tanh"
     if kind == "gru":
         params["reset_after"] = True
-    packed = apply(REGISTRY[kind + "_seq"], args, params)
+    packed = apply(SEQ_OPS[kind], args, params)
     return tuple(packed[1, :, i * H:(i + 1) * H] for i in range(len(states)))
 
 

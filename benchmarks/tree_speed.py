@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.nn.tree import RecursiveNN, TreeLSTM, build_schedule, merge_schedules
+from tinygrad_rnn.nn import RecursiveNN, TreeLSTM, build_schedule, merge_schedules
 
 SST = Path(__file__).resolve().parents[2] / "shared/data/sst/train.txt"
 

@@ -23,7 +23,8 @@ import os
 import numpy as np
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.nn.patterns import HopfieldNetwork, ascii_states, flip_signs, hamming
+from tinygrad_rnn.nn import HopfieldNetwork
+from tinygrad_rnn.nn.models.hopfield import ascii_states, flip_signs, hamming
 
 
 # %% 1-2: store, corrupt, recall

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.nn.patterns import BiRNNTagger, ambiguous_tagging_corpus, pad_sequences
+from tinygrad_rnn.data.toy import ambiguous_tagging_corpus
+from tinygrad_rnn.nn import BiRNNTagger, pad_sequences
 from tinygrad_rnn.progress import echo, progress
 
 SHARED_EWT = Path(__file__).resolve().parents[2] / "shared/data/ud_english_ewt"

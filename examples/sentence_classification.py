@@ -30,13 +30,9 @@ import time
 import numpy as np
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.nn.patterns import (
-    AGGREGATES,
-    AGGREGATION_TASKS,
-    SequenceClassifier,
-    aggregation_task,
-    pad_sequences,
-)
+from tinygrad_rnn.data.toy import AGGREGATION_TASKS, aggregation_task
+from tinygrad_rnn.nn import SequenceClassifier, pad_sequences
+from tinygrad_rnn.nn.models.classifier import AGGREGATES
 from tinygrad_rnn.progress import progress
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn import decode
-from tinygrad_rnn.nn import patterns_toydata as P
+from tinygrad_rnn.data import toy as P
 from tinygrad_rnn.progress import echo, progress
 
 PAD, BOS, EOS, VOCAB = P.PAD, P.BOS, P.EOS, P.REVERSAL_VOCAB  # digits 0-9 are ids 3..12

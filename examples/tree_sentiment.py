@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.nn.tree import (
+from tinygrad_rnn.nn import (
     RNTN,
     RecursiveNN,
     TreeLSTM,

@@ -117,3 +117,14 @@ def test_interleave_alternates_the_order_of_each_round():
     t = interleave(fns, rounds=3, number=1, warmup=0)
     assert "".join(calls) == "abccbaabc"
     assert all(len(v) == 3 for v in t.per_round.values())
+
+
+def test_fast_paths_run_at_tiny_sizes():
+    from benchmarks import fast_paths
+
+    rows = (fast_paths.apply_rows(1) + fast_paths.rnn_loop_rows(1, sizes=((1, 4), (3, 2)), T=3)
+            + fast_paths.workspace_rows(1, T=3, B=2, H=4)
+            + fast_paths.xent_rows(1, sizes=((3, 4),)))
+    assert len(rows) == 6
+    for name, t in rows:
+        assert _finite(t.ms("fast"), t.ms("plain"), t.ratio("fast", "plain")), name

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tr
+from tinygrad_rnn import ops
+from tinygrad_rnn.tensor import apply
 
 F = tr.functional
 
@@ -31,18 +33,15 @@ def test_broadcast_error():
         t(2, 3) * t(4)
 
 
-@pytest.mark.parametrize("op, gates, states", [("rnn_seq", 1, 1), ("lstm_seq", 4, 2),
-                                               ("gru_seq", 3, 1)])
-def test_sequence_op_shape_error_names_argument(op, gates, states):
-    from tinygrad_rnn.ops import REGISTRY
-    from tinygrad_rnn.tensor import apply
-
-    params = {"rnn_seq": {"nonlinearity": "tanh"}, "gru_seq": {"reset_after": True}}.get(op, {})
+@pytest.mark.parametrize("op, gates, states, params", [
+    (ops.rnn_seq, 1, 1, {"nonlinearity": "tanh"}), (ops.lstm_seq, 4, 2, {}),
+    (ops.gru_seq, 3, 1, {"reset_after": True})])
+def test_sequence_op_shape_error_names_argument(op, gates, states, params):
     args = [t(4, 2, 3)] + [t(2, 5)] * states + [t(gates * 5, 3), t(gates * 5, 4),
                                                  t(gates * 5), t(gates * 5)]
-    with pytest.raises(tr.ShapeError, match=rf"^{op}: argument 'weight_hh' must have shape "
+    with pytest.raises(tr.ShapeError, match=rf"^{op.name}: argument 'weight_hh' must have shape "
                                             rf"\({gates * 5}, 5\); got \({gates * 5}, 4\)"):
-        apply(REGISTRY[op], args, {"reverse": False, "mask": None, **params})
+        apply(op, args, {"reverse": False, "mask": None, **params})
 
 
 @pytest.mark.parametrize("bad, pattern", [

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from conftest import run_example
 
-from tinygrad_rnn.nn.patterns import ambiguous_tagging_corpus
+from tinygrad_rnn.data.toy import ambiguous_tagging_corpus
 
 
 def number_after(text: str, label: str) -> float:

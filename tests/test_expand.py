@@ -15,7 +15,7 @@ from test_tree_models import MODELS, VOCAB, forest
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.data import Tree, parse_tree
-from tinygrad_rnn.nn.tree import build_schedule
+from tinygrad_rnn.nn import build_schedule
 
 CELLS = [
     (tr.nn.RNN, {}),

@@ -151,22 +151,22 @@ def test_lstm_step_bwd_matches_numpy(dtype):
                                                    (True, "tanh")])
 def test_rnn_loop_kernels_match_the_numpy_steps(dtype, B, reverse, nonlinearity, monkeypatch):
     """The whole-loop kernels (small batches) and the NumPy/BLAS step loop: same numbers."""
-    from tinygrad_rnn.ops import REGISTRY, seqcells
+    from tinygrad_rnn.ops import sequence
 
     rng = np.random.default_rng(5)
     T, I, H = 4, 3, 5
     args = [rng.standard_normal(s).astype(dtype) for s in
             ((T, B, I), (B, H), (H, I), (H, H), (H,), (H,))]
     g = rng.standard_normal((T + 1, B, H)).astype(dtype)
-    op, params = REGISTRY["rnn_seq"], dict(reverse=reverse, mask=None, nonlinearity=nonlinearity)
+    op, params = sequence.rnn_seq, dict(reverse=reverse, mask=None, nonlinearity=nonlinearity)
 
     def run():
         out, saved = op.forward(*args, **params)
         return [out, *op.vjp(g, saved, (True,) * 6, **params)]
 
-    assert seqcells.use_loop_kernels(B, H, None)
+    assert sequence.use_loop_kernels(B, H, None)
     loop = run()
-    monkeypatch.setattr(seqcells, "use_loop_kernels", lambda *a: False)
+    monkeypatch.setattr(sequence, "use_loop_kernels", lambda *a: False)
     steps = run()
     tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for a, b in zip(loop, steps):
@@ -175,9 +175,9 @@ def test_rnn_loop_kernels_match_the_numpy_steps(dtype, B, reverse, nonlinearity,
 
 @pytest.mark.parametrize("B", [1, 40])  # the loop kernels and the NumPy steps
 def test_rnn_seq_with_no_steps_returns_h0(B):
-    from tinygrad_rnn.ops import REGISTRY
+    from tinygrad_rnn import ops
 
     h0 = np.arange(B * 3, dtype=np.float64).reshape(B, 3)
     args = (np.zeros((0, B, 2)), h0, np.ones((3, 2)), np.ones((3, 3)), np.zeros(3), np.zeros(3))
-    out, _ = REGISTRY["rnn_seq"].forward(*args, reverse=False, mask=None, nonlinearity="tanh")
+    out, _ = ops.rnn_seq.forward(*args, reverse=False, mask=None, nonlinearity="tanh")
     np.testing.assert_array_equal(out, h0[None])

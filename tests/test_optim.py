@@ -9,7 +9,7 @@ import pytest
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
-from tinygrad_rnn.kernels import optim_kernels as K
+from tinygrad_rnn.kernels import optim as K
 from tinygrad_rnn.optim import (
     SGD,
     Adagrad,

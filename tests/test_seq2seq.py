@@ -77,7 +77,7 @@ def test_errors():
 
 
 def test_reversal_task_pairs_and_padded_batch():
-    from tinygrad_rnn.nn.patterns import reversal_pair, reversal_pairs, seq2seq_batch
+    from tinygrad_rnn.data.toy import reversal_pair, reversal_pairs, seq2seq_batch
 
     assert reversal_pair([3, 0, 7, 2, 1]) == ([6, 3, 10, 5, 4], [4, 5, 10, 6])  # "30721" -> "127"
     assert reversal_pair([0, 0]) == ([3, 3], [4])  # never an empty target

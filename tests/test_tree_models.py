@@ -8,8 +8,8 @@ from conftest import run_example
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.data import Tree, Vocab, parse_tree
-from tinygrad_rnn.kernels.tree_kernels import tree_gather_bwd, tree_gather_fwd
-from tinygrad_rnn.nn.tree import (
+from tinygrad_rnn.kernels.tree import tree_gather_bwd, tree_gather_fwd
+from tinygrad_rnn.nn import (
     RNTN,
     RecursiveNN,
     TreeLSTM,

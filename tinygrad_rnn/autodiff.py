@@ -41,7 +41,10 @@ def backward_replay(seeds: dict, since: int) -> None:
     their gradients are the real run's. Used to open fused nodes (:mod:`tinygrad_rnn.expansion`).
     """
     grads = Gradients(seeds, keep=True, since=since)
-    _walk(_collect(list(seeds), since), grads, retain_graph=True)
+    try:
+        _walk(_collect(list(seeds), since), grads, retain_graph=True)
+    finally:
+        grads.close()
 
 
 def _walk(tensors, grads: Gradients, retain_graph: bool) -> None:

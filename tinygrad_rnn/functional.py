@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tinygrad_rnn import ops
 from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
-from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tensor import Tensor, apply
 
 
@@ -71,7 +71,7 @@ def relu(x: Tensor) -> Tensor:
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """a @ b with NumPy's rules: (..., n, k) @ (..., k, m) -> (..., n, m), batch axes broadcast."""
     a = _tensor(a, "matmul", "a")
-    return apply(REGISTRY["matmul"], (a, _tensor(b, "matmul", "b", like=a)), {})
+    return apply(ops.matmul, (a, _tensor(b, "matmul", "b", like=a)), {})
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -84,7 +84,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     weight = _tensor(weight, "linear", "weight", like=x)
     if bias is None:
         return matmul(x, weight.T)
-    return apply(REGISTRY["linear"], (x, weight, _tensor(bias, "linear", "bias", like=x)), {})
+    return apply(ops.linear, (x, weight, _tensor(bias, "linear", "bias", like=x)), {})
 
 
 def where(cond, a, b) -> Tensor:
@@ -97,21 +97,21 @@ def where(cond, a, b) -> Tensor:
         raise DTypeError(f"where: argument 'cond' must be a bool array; got dtype {cond.dtype}")
     a = _tensor(a, "where", "a", like=b if isinstance(b, Tensor) else None)
     b = _tensor(b, "where", "b", like=a)
-    return apply(REGISTRY["where"], (a, b), {"cond": cond})
+    return apply(ops.where, (a, b), {"cond": cond})
 
 
 def concat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis; shapes must agree elsewhere."""
     ts = _many(tensors, "concat")
     axis = _check_axis(axis, ts[0].ndim, "concat") if ts[0].ndim else axis
-    return apply(REGISTRY["concat"], ts, {"axis": axis})
+    return apply(ops.concat, ts, {"axis": axis})
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis: T tensors (B, H) -> (T, B, H) for axis=0."""
     ts = _many(tensors, "stack")
     axis = _check_axis(axis, ts[0].ndim + 1, "stack")
-    return apply(REGISTRY["stack"], ts, {"axis": axis})
+    return apply(ops.stack, ts, {"axis": axis})
 
 
 def _many(tensors, func: str) -> tuple:
@@ -142,10 +142,9 @@ def split(x: Tensor, sections, axis: int = 0) -> list[Tensor]:
         if sum(sizes) != n or min(sizes, default=0) < 0:
             raise ShapeError(f"split: section sizes {sizes} must be >= 0 and sum to the length "
                              f"{n} of axis {axis}; they sum to {sum(sizes)}")
-    op = REGISTRY["split"]
     out, start = [], 0
     for size in sizes:  # plain ints: np.cumsum cost more than the slicing (cells split per step)
-        out.append(apply(op, (x,), {"axis": axis, "start": start, "stop": start + size}))
+        out.append(apply(ops.split, (x,), {"axis": axis, "start": start, "stop": start + size}))
         start += size
     return out
 
@@ -153,13 +152,13 @@ def split(x: Tensor, sections, axis: int = 0) -> list[Tensor]:
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """softmax(x)_i = e^{x_i} / sum_j e^{x_j} along ``axis`` (max-shifted: no overflow)."""
     x = _tensor(x, "softmax", "x")
-    return apply(REGISTRY["softmax"], (x,), {"axis": _check_axis(axis, x.ndim, "softmax")})
+    return apply(ops.softmax, (x,), {"axis": _check_axis(axis, x.ndim, "softmax")})
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log softmax(x) = x - logsumexp(x) along ``axis``, computed stably."""
     x = _tensor(x, "log_softmax", "x")
-    return apply(REGISTRY["log_softmax"], (x,),
+    return apply(ops.log_softmax, (x,),
                  {"axis": _check_axis(axis, x.ndim, "log_softmax")})
 
 
@@ -187,7 +186,7 @@ def cross_entropy(logits: Tensor, targets, ignore_index: int = -100,
         raise ArgumentError(f"cross_entropy: argument 'targets' must be in [0, {n_cls}) or "
                             f"ignore_index={ignore_index}; got {int(y[pos])} at position {pos}")
     params = {"targets": y, "ignore_index": int(ignore_index), "reduction": reduction}
-    return apply(REGISTRY["cross_entropy"], (z,), params)
+    return apply(ops.cross_entropy, (z,), params)
 
 
 def embedding(weight: Tensor, indices) -> Tensor:
@@ -203,7 +202,7 @@ def embedding(weight: Tensor, indices) -> Tensor:
         pos = tuple(int(i) for i in np.argwhere((idx < 0) | (idx >= w.shape[0]))[0])
         raise ArgumentError(f"embedding: argument 'indices' must be in [0, {w.shape[0]}) (the "
                             f"vocabulary size); got {int(idx[pos])} at position {pos}")
-    return apply(REGISTRY["embedding"], (w,), {"indices": idx})
+    return apply(ops.embedding, (w,), {"indices": idx})
 
 
 def dropout(x: Tensor, p: float, rng: np.random.Generator, training: bool = True) -> Tensor:
@@ -220,4 +219,4 @@ def dropout(x: Tensor, p: float, rng: np.random.Generator, training: bool = True
     if not training or p == 0.0:
         return x
     mask = rng.random(x.shape) >= p
-    return apply(REGISTRY["dropout"], (x,), {"mask": mask, "p": float(p)})
+    return apply(ops.dropout, (x,), {"mask": mask, "p": float(p)})

@@ -2,7 +2,7 @@
 
 The handle holds ``data`` (an ndarray), ``grad``, ``requires_grad``, an optional ``name`` and the
 :class:`~tinygrad_rnn.tape.OpNode` that created it (``None`` for leaves). Every operator is an
-explicit method that calls :func:`apply` with a registered op.
+explicit method that calls :func:`apply` with an op object (``ops.add``, ...).
 """
 
 from __future__ import annotations
@@ -11,11 +11,10 @@ import weakref
 
 import numpy as np
 
-from tinygrad_rnn import autodiff
+from tinygrad_rnn import autodiff, ops
 from tinygrad_rnn.accumulate import describe_inputs
 from tinygrad_rnn.dtypes import as_float_array, get_default_dtype
 from tinygrad_rnn.errors import AnomalyError, ArgumentError, DTypeError, ShapeError
-from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tape import OpNode, _anomaly, _frame, _grad_enabled, current_frame
 
 _new = object.__new__
@@ -36,10 +35,17 @@ def _forward_error(op, inputs, params, exc) -> Exception:
     return kind(msg)
 
 
+def _anomaly_error(op, inputs) -> AnomalyError:
+    return AnomalyError(f"detect_anomaly: forward of op '{op.name}' "
+                        f"({current_frame().where() or 'top level'}) produced NaN/Inf; "
+                        f"inputs: {describe_inputs(inputs)}")
+
+
 def apply(op, inputs: tuple, params: dict) -> Tensor:
     """Run ``op`` forward on the inputs' arrays; record an OpNode if any input needs grad.
 
-    This is the hot path of every training loop, hence the unrolled 1-, 2- and 3-input cases.
+    The hot path of every training loop: the unrolled 1-, 2- and 3-input cases save ~15% of the
+    per-node cost (benchmarks/README.md, "tensor.apply").
     """
     n = len(inputs)
     try:
@@ -63,9 +69,7 @@ def apply(op, inputs: tuple, params: dict) -> Tensor:
     if type(out) is not np.ndarray:
         out = np.asarray(out)  # full reductions return NumPy scalars
     if _anomaly.get() and not np.all(np.isfinite(out)):
-        raise AnomalyError(f"detect_anomaly: forward of op '{op.name}' "
-                           f"({current_frame().where() or 'top level'}) produced NaN/Inf; "
-                           f"inputs: {describe_inputs(inputs)}")
+        raise _anomaly_error(op, inputs)
     # Tensor._make inlined: this runs once per op
     t = _new(Tensor)
     t.data = out
@@ -225,50 +229,50 @@ class Tensor:
             arr = arr.astype(self.dtype)
         return Tensor._make(arr, None)
 
-    def _bin(self, name, other, reflected=False) -> Tensor:
+    def _bin(self, op, other, reflected=False) -> Tensor:
         if type(other) is not Tensor:
             other = self._coerce(other)
         pair = (other, self) if reflected else (self, other)
-        return apply(REGISTRY[name], pair, {})
+        return apply(op, pair, {})
 
-    def __add__(self, o): return self._bin("add", o)
-    def __radd__(self, o): return self._bin("add", o, True)
-    def __sub__(self, o): return self._bin("sub", o)
-    def __rsub__(self, o): return self._bin("sub", o, True)
-    def __mul__(self, o): return self._bin("mul", o)
-    def __rmul__(self, o): return self._bin("mul", o, True)
-    def __truediv__(self, o): return self._bin("div", o)
-    def __rtruediv__(self, o): return self._bin("div", o, True)
-    def __pow__(self, o): return self._bin("pow", o)
-    def __rpow__(self, o): return self._bin("pow", o, True)
-    def __matmul__(self, o): return self._bin("matmul", o)
-    def __rmatmul__(self, o): return self._bin("matmul", o, True)
-    def __neg__(self): return apply(REGISTRY["neg"], (self,), {})
+    def __add__(self, o): return self._bin(ops.add, o)
+    def __radd__(self, o): return self._bin(ops.add, o, True)
+    def __sub__(self, o): return self._bin(ops.sub, o)
+    def __rsub__(self, o): return self._bin(ops.sub, o, True)
+    def __mul__(self, o): return self._bin(ops.mul, o)
+    def __rmul__(self, o): return self._bin(ops.mul, o, True)
+    def __truediv__(self, o): return self._bin(ops.div, o)
+    def __rtruediv__(self, o): return self._bin(ops.div, o, True)
+    def __pow__(self, o): return self._bin(ops.pow, o)
+    def __rpow__(self, o): return self._bin(ops.pow, o, True)
+    def __matmul__(self, o): return self._bin(ops.matmul, o)
+    def __rmatmul__(self, o): return self._bin(ops.matmul, o, True)
+    def __neg__(self): return apply(ops.neg, (self,), {})
 
     # ---- elementwise functions ------------------------------------------------------------
-    def exp(self) -> Tensor: return apply(REGISTRY["exp"], (self,), {})
-    def log(self) -> Tensor: return apply(REGISTRY["log"], (self,), {})
-    def tanh(self) -> Tensor: return apply(REGISTRY["tanh"], (self,), {})
-    def sigmoid(self) -> Tensor: return apply(REGISTRY["sigmoid"], (self,), {})
-    def relu(self) -> Tensor: return apply(REGISTRY["relu"], (self,), {})
+    def exp(self) -> Tensor: return apply(ops.exp, (self,), {})
+    def log(self) -> Tensor: return apply(ops.log, (self,), {})
+    def tanh(self) -> Tensor: return apply(ops.tanh, (self,), {})
+    def sigmoid(self) -> Tensor: return apply(ops.sigmoid, (self,), {})
+    def relu(self) -> Tensor: return apply(ops.relu, (self,), {})
 
     # ---- reductions -----------------------------------------------------------------------
-    def _reduce(self, name, axis, keepdims) -> Tensor:
-        axis = _norm_axis(axis, self.ndim, name)
-        return apply(REGISTRY[name], (self,), {"axis": axis, "keepdims": bool(keepdims)})
+    def _reduce(self, op, axis, keepdims) -> Tensor:
+        axis = _norm_axis(axis, self.ndim, op.name)
+        return apply(op, (self,), {"axis": axis, "keepdims": bool(keepdims)})
 
     def sum(self, axis=None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (int, tuple or None for all)."""
-        return self._reduce("sum", axis, keepdims)
+        return self._reduce(ops.sum, axis, keepdims)
 
     def mean(self, axis=None, keepdims: bool = False) -> Tensor:
-        return self._reduce("mean", axis, keepdims)
+        return self._reduce(ops.mean, axis, keepdims)
 
     def max(self, axis=None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis``; tied maxima share the gradient equally."""
         if self.size == 0:
             raise ShapeError(f"max: cannot reduce an empty tensor (shape {self.shape})")
-        return self._reduce("max", axis, keepdims)
+        return self._reduce(ops.max, axis, keepdims)
 
     # ---- shape ------------------------------------------------------------------------------
     def reshape(self, *shape) -> Tensor:
@@ -276,18 +280,18 @@ class Tensor:
             shape = tuple(shape[0])
         if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in shape):
             raise DTypeError(f"reshape: the new shape must be ints; got {shape!r}")
-        return apply(REGISTRY["reshape"], (self,), {"shape": tuple(int(s) for s in shape)})
+        return apply(ops.reshape, (self,), {"shape": tuple(int(s) for s in shape)})
 
     def transpose(self, *axes) -> Tensor:
         axes = tuple(axes[0]) if len(axes) == 1 and not isinstance(axes[0], int) else axes
-        return apply(REGISTRY["transpose"], (self,), {"axes": tuple(axes) or None})
+        return apply(ops.transpose, (self,), {"axes": tuple(axes) or None})
 
     @property
     def T(self) -> Tensor:
         return self.transpose()
 
     def __getitem__(self, index) -> Tensor:
-        return apply(REGISTRY["getitem"], (self,), {"index": _norm_index(index)})
+        return apply(ops.getitem, (self,), {"index": _norm_index(index)})
 
     # Tensors are compared by identity (they are graph nodes); use .data for values.
     __hash__ = object.__hash__

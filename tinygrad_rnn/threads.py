@@ -2,9 +2,8 @@
 
 Recurrent nets multiply small matrices (e.g. (32, 256) @ (256, 1024)) thousands of times. A
 multi-threaded BLAS splits each one across cores and synchronises the threads every time; when
-the cores are also busy with anything else, that synchronisation dominates: an LSTM training step
-measured 2.3 s with OpenBLAS's default 2 threads vs 0.13 s with 1 thread on a shared 2-core
-machine. The limit is scoped (restored on exit) and set through ``threadpoolctl``, never by
+the cores are also busy with anything else, that synchronisation dominates (benchmarks/README.md,
+"threads.py"). The limit is scoped (restored on exit) and set through ``threadpoolctl``, never by
 environment variables.
 """
 

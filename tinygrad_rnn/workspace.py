@@ -3,9 +3,7 @@
 A fused op over a batch allocates a few large arrays per call (every step's gates, states, the
 gradients flowing back): at B = 32, H = 256, T = 50 about 15 MB per forward. Fresh memory of
 that size comes from the kernel page by page, and touching it the first time costs more than the
-arithmetic that fills it: the batched LSTM forward measured 26.7 ms with fresh arrays against
-19.9 ms with the same arrays reused (one thread, float32), the level-batched tree encoder
-~2.6 ms of 12 ms per 96 trees.
+arithmetic that fills it (benchmarks/README.md, "workspace.py").
 
 So the ops ask this module for their arrays, by a key naming the op and the array. A buffer is
 handed out again only when nothing refers to it any more: not the tensor the op returned, not

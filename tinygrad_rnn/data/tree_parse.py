@@ -266,7 +266,6 @@ def _fail(text: str, offset: int, expected: str, got: str, func: str,
                       f"{caret_excerpt(line_text, column)}", line=line, column=column)
 
 
-
 def _parse_label(token: str | None) -> int | None:
     """The int value of a label token, or None when it is not a plain (ASCII) integer."""
     if token in _SMALL_LABELS:  # fast path: treebank labels are small

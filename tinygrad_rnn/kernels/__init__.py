@@ -1,11 +1,13 @@
 """Layer 0: Numba kernels on plain arrays (``<op>_fwd`` / ``<op>_bwd``), compiled lazily.
 
-Importing this package does not import Numba; the first call of a kernel does.
+Importing this package does not import Numba; the first call of a kernel does. A module is
+named for the ops that call it: ``sequence`` (ops/sequence.py), ``tree`` (ops/tree.py), ``xent``
+(cross_entropy), ``scatter`` (embedding and index backward, tree gathers), ``optim`` (optimizer
+updates and clipping).
 """
 
 from tinygrad_rnn.kernels.scatter import gather_rows, scatter_add_rows
-from tinygrad_rnn.kernels.seqloop import rnn_loop_bwd, rnn_loop_fwd
-from tinygrad_rnn.kernels.seqstep import lstm_step_bwd, rnn_step_bwd
+from tinygrad_rnn.kernels.sequence import lstm_step_bwd, rnn_loop_bwd, rnn_loop_fwd, rnn_step_bwd
 from tinygrad_rnn.kernels.xent import xent_bwd, xent_fwd
 
 __all__ = ["scatter_add_rows", "gather_rows",

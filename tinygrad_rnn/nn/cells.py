@@ -38,12 +38,12 @@ def cell_params(owner, suffix="") -> tuple:
                                                        "bias_hh"))
 
 
-def as_input(x, func: str, size: int, dtype) -> tuple:
+def as_input(x, func: str, size: int, dtype, arg: str = "x") -> tuple:
     """(x as a 2-d Tensor (B, I), whether the caller gave an unbatched (I,) vector)."""
     if not isinstance(x, Tensor):
         x = Tensor(np.asarray(x), dtype=dtype)
     if x.ndim not in (1, 2) or x.shape[-1] != size:
-        raise ShapeError(f"{func}: argument 'x' must have shape (batch, {size}) or ({size},); "
+        raise ShapeError(f"{func}: argument '{arg}' must have shape (batch, {size}) or ({size},); "
                          f"got {x.shape}")
     return (x.reshape(1, size), True) if x.ndim == 1 else (x, False)
 

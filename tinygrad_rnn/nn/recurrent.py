@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_rnn import expansion
+from tinygrad_rnn import expansion, ops
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.errors import ArgumentError, ShapeError
 from tinygrad_rnn.nn.cells import cell_params, make_cell_params, set_forget_bias
@@ -23,9 +23,28 @@ from tinygrad_rnn.nn.init import as_rng
 from tinygrad_rnn.nn.layers import check_size
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.nn.steps import bias_or_zeros, gru_step, lstm_step, rnn_step
-from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tape import scope
 from tinygrad_rnn.tensor import Tensor, apply
+
+
+def check_lengths(lengths, func: str, T: int, B: int, min_length: int = 0):
+    """(lengths (B,) int64, mask (T, B) bool) or (None, None) when ``lengths`` is None.
+
+    mask[t, b] is True for the real steps t < lengths[b]; the rest is padding.
+    """
+    if lengths is None:
+        return None, None
+    lens = np.asarray(lengths)
+    if lens.shape != (B,) or lens.dtype.kind not in "iu":
+        raise ShapeError(f"{func}: argument 'lengths' must be {B} integers (one per sequence); "
+                         f"got shape {lens.shape}, dtype {lens.dtype}")
+    bad = (lens < min_length) | (lens > T)
+    if bad.any():
+        b = int(np.argmax(bad))
+        raise ArgumentError(f"{func}: argument 'lengths' must be in [{min_length}, T={T}]; got "
+                            f"{int(lens[b])} for sequence {b}")
+    lens = lens.astype(np.int64)
+    return lens, np.arange(T)[:, None] < lens[None, :]
 
 
 class _Recurrent(Module):
@@ -124,7 +143,7 @@ class _Recurrent(Module):
         return [F.dropout(v, self.dropout, self._rng) for v in xs]
 
     def _forward_sequence(self, x, masks, init, params):
-        """fused=True: one node per layer and direction (ops/seqcells.py, ops/gruseq.py); the
+        """fused=True: one node per layer and direction (ops/sequence.py, ops/sequence_gru.py); the
         input projection and the weight gradients are single GEMMs over all T steps. Leaves a
         note (:mod:`tinygrad_rnn.expansion`) so ``tr.trace`` can open it into the composite run.
         """
@@ -142,7 +161,7 @@ class _Recurrent(Module):
                         bias_or_zeros(b_hh, w_hh))
                 with scope(f"l{layer}" + ("_reverse" if d else ""), layer=layer,
                            direction="reverse" if d else "forward"):
-                    packed = apply(REGISTRY[self.SEQ_OP], args, {**op_params, "reverse": d == 1})
+                    packed = apply(self.SEQ_OP, args, {**op_params, "reverse": d == 1})
                     with scope(role="h"):
                         outs.append(packed[:T, :, :H])
                         finals.append(tuple(packed[T, :, i * H:(i + 1) * H]
@@ -150,7 +169,7 @@ class _Recurrent(Module):
             layer_in = outs[0] if len(outs) == 1 else F.concat(outs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 drops[layer] = self._rng.random(layer_in.shape) >= self.dropout
-                layer_in = apply(REGISTRY["dropout"], (layer_in,),
+                layer_in = apply(ops.dropout, (layer_in,),
                                  {"mask": drops[layer], "p": self.dropout})
         expansion.record([layer_in, *(s for f in finals for s in f)],
                          self._replayer(x, init, params, masks, drops), anchor)
@@ -163,7 +182,7 @@ class _Recurrent(Module):
         def drop(layer, xs):
             if layer not in drops:
                 return xs
-            return [apply(REGISTRY["dropout"], (v,), {"mask": drops[layer][t], "p": p})
+            return [apply(ops.dropout, (v,), {"mask": drops[layer][t], "p": p})
                     for t, v in enumerate(xs)]
 
         def replay():
@@ -196,15 +215,7 @@ class _Recurrent(Module):
         if lengths is not None and mask is not None:
             raise ArgumentError(f"{name}: give 'lengths' or 'mask', not both")
         if lengths is not None:
-            lens = np.asarray(lengths)
-            if lens.shape != (B,) or lens.dtype.kind not in "iu":
-                raise ShapeError(f"{name}: argument 'lengths' must be {B} integers (one per "
-                                 f"sequence); got shape {lens.shape}, dtype {lens.dtype}")
-            if lens.min() < 0 or lens.max() > T:
-                bad = int(np.argmax((lens < 0) | (lens > T)))
-                raise ArgumentError(f"{name}: argument 'lengths' must be in [0, T={T}]; got "
-                                    f"{int(lens[bad])} for sequence {bad}")
-            mask = np.arange(T)[:, None] < lens[None, :]
+            _, mask = check_lengths(lengths, name, T, B)
         elif mask is not None:
             mask = np.asarray(mask)
             if self.batch_first and mask.ndim == 2:
@@ -263,7 +274,7 @@ class RNN(_Recurrent):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, **kwargs)
 
-    SEQ_OP = "rnn_seq"
+    SEQ_OP = ops.rnn_seq
 
     def _seq_params(self) -> dict:
         return {"nonlinearity": self.nonlinearity}
@@ -277,7 +288,7 @@ class LSTM(_Recurrent):
 
     GATES = 4
     N_STATES = 2
-    SEQ_OP = "lstm_seq"
+    SEQ_OP = ops.lstm_seq
 
     def __init__(self, input_size, hidden_size, num_layers=1, forget_bias=None, **kwargs):
         super().__init__(input_size, hidden_size, num_layers, **kwargs)
@@ -294,7 +305,7 @@ class GRU(_Recurrent):
     """GRU layer (gates r, z, n); reset_after=False gives the seeds' Cho 2014 form."""
 
     GATES = 3
-    SEQ_OP = "gru_seq"
+    SEQ_OP = ops.gru_seq
 
     def __init__(self, input_size, hidden_size, num_layers=1, reset_after=True, **kwargs):
         self.reset_after = bool(reset_after)

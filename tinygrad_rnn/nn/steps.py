@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_rnn import expansion
+from tinygrad_rnn import expansion, ops
 from tinygrad_rnn import functional as F
-from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tape import scope
 from tinygrad_rnn.tensor import Tensor, apply
 
@@ -36,7 +35,7 @@ def _affine(x, h, p):
     w_ih, w_hh, b_ih, b_hh = p
     args = (x, h, w_ih, w_hh, bias_or_zeros(b_ih, w_ih), bias_or_zeros(b_hh, w_hh))
     if x.ndim == 2 and h.ndim == 2:
-        return apply(REGISTRY["affine"], args, {})
+        return apply(ops.affine, args, {})
     return F.linear(x, w_ih, args[4]) + F.linear(h, w_hh, args[5])
 
 
@@ -45,7 +44,7 @@ def rnn_step(x: Tensor, h: Tensor, p: tuple, nonlinearity: str = "tanh", fused: 
     if fused:
         anchor = expansion.begin()
         args = (x, h, p[0], p[1], bias_or_zeros(p[2], p[0]), bias_or_zeros(p[3], p[1]))
-        out = apply(REGISTRY["rnn_cell"], args, {"nonlinearity": nonlinearity})
+        out = apply(ops.rnn_cell, args, {"nonlinearity": nonlinearity})
         expansion.record([out], lambda: [rnn_step(x, h, p, nonlinearity)], anchor)
         return out
     with scope(role="a"):
@@ -63,7 +62,7 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
     if fused:
         anchor = expansion.begin()
         args = (x, h, c, p[0], p[1], bias_or_zeros(p[2], p[0]), bias_or_zeros(p[3], p[1]))
-        hc = apply(REGISTRY["lstm_cell"], args, {})
+        hc = apply(ops.lstm_cell, args, {})
         with scope(role="h"):
             h2, c2 = F.split(hc, 2, axis=-1)
         expansion.record([h2, c2], lambda: lstm_step(x, h, c, p), anchor)
@@ -95,7 +94,7 @@ def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bo
     if fused:
         anchor = expansion.begin()
         args = (x, h, p[0], p[1], bias_or_zeros(p[2], p[0]), bias_or_zeros(p[3], p[1]))
-        out = apply(REGISTRY["gru_cell"], args, {"reset_after": bool(reset_after)})
+        out = apply(ops.gru_cell, args, {"reset_after": bool(reset_after)})
         expansion.record([out], lambda: [gru_step(x, h, p, reset_after)], anchor)
         return out
     w_ih, w_hh, b_ih, b_hh = p

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_rnn import expansion
+from tinygrad_rnn import expansion, ops
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.nn.tree_schedule import TreeSchedule
-from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tape import scope
 from tinygrad_rnn.tensor import Tensor, apply
 
@@ -63,7 +62,7 @@ def tree_gather(sources, picks, n: int, m: int) -> Tensor:
 
 def _gather(sources, picks, n: int, m: int) -> Tensor:
     # picks made by build_schedule are valid by construction: the drivers skip the checks
-    return apply(REGISTRY["tree_gather"], tuple(sources), {"picks": picks, "n": n, "m": m})
+    return apply(ops.tree_gather, tuple(sources), {"picks": picks, "n": n, "m": m})
 
 
 class TreeEncoder(Module):

@@ -2,7 +2,7 @@
 
 The level-batched drivers of :class:`~tinygrad_rnn.nn.tree_models.RecursiveNN` and the binary
 :class:`~tinygrad_rnn.nn.tree_models.TreeLSTM` run the whole tree batch as one recorded op
-(see :mod:`tinygrad_rnn.ops.treeseq`) on ``tree_levels(schedule)``, skipping these checks (a
+(see :mod:`tinygrad_rnn.ops.tree`) on ``tree_levels(schedule)``, skipping these checks (a
 schedule's levels are valid by construction). Hand-made levels go through the checks:
 
 >>> levels = [(2, 3, np.array([0, 1]))]            # node 2 = parent of leaves 0 and 1
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinygrad_rnn import ops
 from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
 from tinygrad_rnn.nn.tree_schedule import TreeSchedule
-from tinygrad_rnn.ops import REGISTRY
 from tinygrad_rnn.tensor import Tensor, apply
 
 
@@ -35,7 +35,7 @@ def tree_rnn(leaves: Tensor, weight: Tensor, bias: Tensor, levels) -> Tensor:
     leaves (N0, H): the leaf states (rows 0..N0-1); weight (H, 2H); bias (H,); levels as
     :func:`tree_levels` makes. Returns P (N, H), one row per node id.
     """
-    return _checked("tree_rnn", leaves, weight, bias, levels, state=1, gates=1)
+    return _checked(ops.tree_rnn, leaves, weight, bias, levels, state=1, gates=1)
 
 
 def tree_lstm(leaves: Tensor, weight: Tensor, bias: Tensor, levels) -> Tensor:
@@ -45,10 +45,11 @@ def tree_lstm(leaves: Tensor, weight: Tensor, bias: Tensor, levels) -> Tensor:
     [i; o; u; f1; f2] = U [h1; h2] + b; c = sigma(i) tanh(u) + sigma(f1) c1 + sigma(f2) c2,
     h = sigma(o) tanh(c). Returns h (N, H), one row per node id (c stays inside the op).
     """
-    return _checked("tree_lstm", leaves, weight, bias, levels, state=2, gates=5)
+    return _checked(ops.tree_lstm, leaves, weight, bias, levels, state=2, gates=5)
 
 
-def _checked(name, leaves, weight, bias, levels, *, state: int, gates: int) -> Tensor:
+def _checked(op, leaves, weight, bias, levels, *, state: int, gates: int) -> Tensor:
+    name = op.name
     for arg, t in (("leaves", leaves), ("weight", weight), ("bias", bias)):
         if not isinstance(t, Tensor):
             raise DTypeError(f"{name}: argument '{arg}' must be a Tensor; got {type(t).__name__}")
@@ -61,7 +62,7 @@ def _checked(name, leaves, weight, bias, levels, *, state: int, gates: int) -> T
             raise ShapeError(f"{name}: argument '{arg}' must have shape {want} (H = {H} from "
                              f"'leaves'); got {t.shape}")
     levels = _check_levels(name, levels, leaves.shape[0])
-    return apply(REGISTRY[name], (leaves, weight, bias), {"levels": levels})
+    return apply(op, (leaves, weight, bias), {"levels": levels})
 
 
 def _check_levels(name: str, levels, n0: int) -> tuple:
@@ -86,6 +87,6 @@ def _check_levels(name: str, levels, n0: int) -> tuple:
     return tuple(out)
 
 
-def fused(name: str, leaves: Tensor, weight: Tensor, bias: Tensor, s: TreeSchedule) -> Tensor:
+def fused(op, leaves: Tensor, weight: Tensor, bias: Tensor, s: TreeSchedule) -> Tensor:
     """The drivers' unchecked path: the schedule was validated, its levels are well formed."""
-    return apply(REGISTRY[name], (leaves, weight, bias), {"levels": tree_levels(s)})
+    return apply(op, (leaves, weight, bias), {"levels": tree_levels(s)})

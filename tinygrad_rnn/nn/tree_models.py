@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 import tinygrad_rnn.functional as F
+from tinygrad_rnn import ops
 from tinygrad_rnn.errors import ArgumentError
 from tinygrad_rnn.nn.init import as_rng, uniform_param
 from tinygrad_rnn.nn.layers import Embedding, check_size
@@ -94,7 +95,7 @@ class RecursiveNN(TreeEncoder):
         with its own ``compose`` (RNTN) keeps the per-level ops."""
         if type(self).compose is not RecursiveNN.compose:
             return None
-        return fused("tree_rnn", leaf_state, self.W, self.b, schedule)
+        return fused(ops.tree_rnn, leaf_state, self.W, self.b, schedule)
 
     def extra_repr(self) -> str:
         return f"vocab_size={self.vocab_size}, dim={self.dim}, num_classes={self.num_classes}"
@@ -210,7 +211,7 @@ class TreeLSTM(TreeEncoder):
         Child-sum trees have any number of children: they keep the per-level ops."""
         if self.variant != "nary":
             return None
-        return fused("tree_lstm", leaf_state, self.U, self.b, schedule)
+        return fused(ops.tree_lstm, leaf_state, self.U, self.b, schedule)
 
     @staticmethod
     def _finish(i, o, u, fc):

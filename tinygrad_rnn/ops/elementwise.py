@@ -1,5 +1,6 @@
 """Elementwise ops: arithmetic, exp/log, activations, where. NumPy ufuncs do the work (vectorised
-and SIMD; a Numba loop of tanh/exp is scalar on machines without SVML and measured 25-31x slower).
+and SIMD; a Numba loop of tanh/exp is scalar without a vector math library: see
+benchmarks/README.md, "ops/elementwise.py").
 """
 
 from __future__ import annotations
@@ -7,6 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_rnn.ops.registry import broadcast_explain, register
+
+_BINARY = ("a", "b")
+_UNARY = ("x",)
 
 
 def _fwd_add(a, b):
@@ -17,12 +21,18 @@ def _vjp_add(g, saved, needs):
     return g, g
 
 
+add = register("add", _fwd_add, _vjp_add, arity=2, explain=broadcast_explain, arg_names=_BINARY)
+
+
 def _fwd_sub(a, b):
     return a - b, None
 
 
 def _vjp_sub(g, saved, needs):
     return g, (-g if needs[1] else None)
+
+
+sub = register("sub", _fwd_sub, _vjp_sub, arity=2, explain=broadcast_explain, arg_names=_BINARY)
 
 
 def _fwd_mul(a, b):
@@ -34,6 +44,9 @@ def _vjp_mul(g, saved, needs):
     return (g * b if needs[0] else None), (g * a if needs[1] else None)
 
 
+mul = register("mul", _fwd_mul, _vjp_mul, arity=2, explain=broadcast_explain, arg_names=_BINARY)
+
+
 def _fwd_div(a, b):
     return a / b, (a, b)
 
@@ -43,6 +56,9 @@ def _vjp_div(g, saved, needs):
     ga = g / b if needs[0] else None
     gb = -g * a / (b * b) if needs[1] else None
     return ga, gb
+
+
+div = register("div", _fwd_div, _vjp_div, arity=2, explain=broadcast_explain, arg_names=_BINARY)
 
 
 def _fwd_pow(a, b):
@@ -60,12 +76,18 @@ def _vjp_pow(g, saved, needs):
     return ga, gb
 
 
+pow = register("pow", _fwd_pow, _vjp_pow, arity=2, explain=broadcast_explain, arg_names=_BINARY)
+
+
 def _fwd_neg(a):
     return -a, None
 
 
 def _vjp_neg(g, saved, needs):
     return (-g,)
+
+
+neg = register("neg", _fwd_neg, _vjp_neg, arity=1, arg_names=_UNARY)
 
 
 def _fwd_exp(a):
@@ -77,6 +99,9 @@ def _vjp_exp(g, out, needs):
     return (g * out,)
 
 
+exp = register("exp", _fwd_exp, _vjp_exp, arity=1, arg_names=_UNARY)
+
+
 def _fwd_log(a):
     return np.log(a), a
 
@@ -85,24 +110,19 @@ def _vjp_log(g, a, needs):
     return (g / a,)
 
 
+log = register("log", _fwd_log, _vjp_log, arity=1, arg_names=_UNARY)
+
+
 def _fwd_tanh(a):
     out = np.tanh(a)
     return out, out
 
 
 def _vjp_tanh(g, out, needs):
-    if out.ndim == 0 or out.size < _INPLACE_MIN:
-        return (g * (1 - out * out),)  # seed eq. 5: diag(1 - h^2)
-    d = np.multiply(out, out)  # the same value in one buffer instead of three temporaries
-    np.subtract(1, d, out=d)
-    d *= g
-    return (d,)
+    return (g * (1 - out * out),)  # seed eq. 5: diag(1 - h^2)
 
 
-# From this many elements on, the activations' VJPs reuse one buffer instead of making a
-# temporary per operation (measured at 32 x 1024 float32: tanh's VJP ~1.3x, sigmoid's ~1.1x
-# faster); below it the extra Python costs more than the allocations it saves.
-_INPLACE_MIN = 4096
+tanh = register("tanh", _fwd_tanh, _vjp_tanh, arity=1, arg_names=_UNARY)
 
 
 def stable_sigmoid(a):
@@ -113,7 +133,7 @@ def stable_sigmoid(a):
 
 def stable_sigmoid_(a):
     """:func:`stable_sigmoid` in place, as 0.5 tanh(a/2) + 0.5: the same bits (halving commutes
-    with rounding), no temporaries, for the sequence ops' time loops. Returns ``a``."""
+    with rounding), no temporaries, for the sequence and tree ops' loops. Returns ``a``."""
     a *= 0.5
     np.tanh(a, out=a)
     a *= 0.5
@@ -127,11 +147,10 @@ def _fwd_sigmoid(a):
 
 
 def _vjp_sigmoid(g, out, needs):
-    if out.ndim == 0 or out.size < _INPLACE_MIN:
-        return (g * out * (1 - out),)
-    d = np.multiply(g, out)  # (g out) (1 - out), the same association, two buffers not three
-    d *= 1 - out
-    return (d,)
+    return (g * out * (1 - out),)
+
+
+sigmoid = register("sigmoid", _fwd_sigmoid, _vjp_sigmoid, arity=1, arg_names=_UNARY)
 
 
 def _fwd_relu(a):
@@ -141,6 +160,13 @@ def _fwd_relu(a):
 
 def _vjp_relu(g, mask, needs):
     return (g * mask,)
+
+
+relu = register("relu", _fwd_relu, _vjp_relu, arity=1, arg_names=_UNARY)
+
+
+def _where_explain(shapes, params):
+    return broadcast_explain([np.shape(params["cond"]), *shapes], params)
 
 
 def _fwd_where(a, b, *, cond):
@@ -153,18 +179,5 @@ def _vjp_where(g, saved, needs, *, cond):
             np.where(cond, zero, g) if needs[1] else None)
 
 
-def _where_explain(shapes, params):
-    return broadcast_explain([np.shape(params["cond"]), *shapes], params)
-
-
-_BINARY = ("a", "b")
-register("add", _fwd_add, _vjp_add, arity=2, explain=broadcast_explain, arg_names=_BINARY)
-register("sub", _fwd_sub, _vjp_sub, arity=2, explain=broadcast_explain, arg_names=_BINARY)
-register("mul", _fwd_mul, _vjp_mul, arity=2, explain=broadcast_explain, arg_names=_BINARY)
-register("div", _fwd_div, _vjp_div, arity=2, explain=broadcast_explain, arg_names=_BINARY)
-register("pow", _fwd_pow, _vjp_pow, arity=2, explain=broadcast_explain, arg_names=_BINARY)
-register("where", _fwd_where, _vjp_where, arity=2, explain=_where_explain, arg_names=_BINARY)
-for _name, _f, _v in [("neg", _fwd_neg, _vjp_neg), ("exp", _fwd_exp, _vjp_exp),
-                      ("log", _fwd_log, _vjp_log), ("tanh", _fwd_tanh, _vjp_tanh),
-                      ("sigmoid", _fwd_sigmoid, _vjp_sigmoid), ("relu", _fwd_relu, _vjp_relu)]:
-    register(_name, _f, _v, arity=1, arg_names=("x",))
+where = register("where", _fwd_where, _vjp_where, arity=2, explain=_where_explain,
+                 arg_names=_BINARY)

@@ -7,6 +7,31 @@ import numpy as np
 from tinygrad_rnn.ops.registry import register
 
 
+def _matmul_explain(shapes, params):
+    sa, sb = shapes
+    if len(sa) == 0 or len(sb) == 0:
+        return f"operands must have at least 1 dimension; got shapes {sa} and {sb}"
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if ka != kb:
+        which = "b.shape[0]" if len(sb) == 1 else "b.shape[-2]"
+        return (f"inner dimensions differ: a.shape[-1] = {ka} (a: {sa}) but {which} = {kb} "
+                f"(b: {sb}); expected them equal")
+    return f"batch dimensions of a {sa[:-2]} and b {sb[:-2]} do not broadcast"
+
+
+def _linear_explain(shapes, params):
+    sx, sw, sb = shapes
+    if len(sw) != 2 or not sx or sx[-1] != sw[1]:
+        return (f"weight must be (out, in) with in = x.shape[-1] = {sx[-1] if sx else None}; "
+                f"got x {sx}, weight {sw}")
+    return f"bias must have shape ({sw[0]},); got {sb}"
+
+
+def _swap(x):
+    return np.swapaxes(x, -1, -2)
+
+
 def _mm(a, b):
     """a @ b; a stack (..., k) times a 2-D b as ONE 2-D GEMM: NumPy runs a 3-D @ 2-D product as
     one small GEMM per leading index (measured ~2-5x slower at (25, 1, 100) @ (100, 65))."""
@@ -17,10 +42,6 @@ def _mm(a, b):
 
 def _fwd_matmul(a, b):
     return _mm(a, b), (a, b)
-
-
-def _swap(x):
-    return np.swapaxes(x, -1, -2)
 
 
 def _vjp_matmul(g, saved, needs):
@@ -55,21 +76,8 @@ def _factor_matmul(g, saved, i, shape):
     return None
 
 
-def _matmul_explain(shapes, params):
-    sa, sb = shapes
-    if len(sa) == 0 or len(sb) == 0:
-        return f"operands must have at least 1 dimension; got shapes {sa} and {sb}"
-    ka = sa[-1]
-    kb = sb[0] if len(sb) == 1 else sb[-2]
-    if ka != kb:
-        which = "b.shape[0]" if len(sb) == 1 else "b.shape[-2]"
-        return (f"inner dimensions differ: a.shape[-1] = {ka} (a: {sa}) but {which} = {kb} "
-                f"(b: {sb}); expected them equal")
-    return f"batch dimensions of a {sa[:-2]} and b {sb[:-2]} do not broadcast"
-
-
-register("matmul", _fwd_matmul, _vjp_matmul, arity=2, explain=_matmul_explain,
-         arg_names=("a", "b"), factor=_factor_matmul, factored=(0, 1))
+matmul = register("matmul", _fwd_matmul, _vjp_matmul, arity=2, arg_names=("a", "b"),
+                  explain=_matmul_explain, factor=_factor_matmul, factored=(0, 1))
 
 
 def _fwd_linear(x, w, b):
@@ -102,13 +110,5 @@ def _factor_linear(g, saved, i, shape):
     return (g2, None) if shape == (g2.shape[1],) else None
 
 
-def _linear_explain(shapes, params):
-    sx, sw, sb = shapes
-    if len(sw) != 2 or not sx or sx[-1] != sw[1]:
-        return (f"weight must be (out, in) with in = x.shape[-1] = {sx[-1] if sx else None}; "
-                f"got x {sx}, weight {sw}")
-    return f"bias must have shape ({sw[0]},); got {sb}"
-
-
-register("linear", _fwd_linear, _vjp_linear, arity=3, explain=_linear_explain,
-         arg_names=("x", "weight", "bias"), factor=_factor_linear, factored=(1, 2))
+linear = register("linear", _fwd_linear, _vjp_linear, arity=3, explain=_linear_explain,
+                  arg_names=("x", "weight", "bias"), factor=_factor_linear, factored=(1, 2))

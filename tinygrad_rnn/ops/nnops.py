@@ -24,6 +24,9 @@ def _vjp_softmax(g, y, needs, *, axis):
     return (y * (g - np.sum(g * y, axis=axis, keepdims=True)),)
 
 
+softmax = register("softmax", _fwd_softmax, _vjp_softmax, arity=1, arg_names=("x",))
+
+
 def _fwd_log_softmax(x, *, axis):
     shifted = x - np.max(x, axis=axis, keepdims=True)
     out = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
@@ -34,14 +37,13 @@ def _vjp_log_softmax(g, out, needs, *, axis):
     return (g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),)
 
 
-# Which forward to run: the fused Numba kernel (one pass per row, no temporaries) or NumPy
-# (vectorised exp, but ~8 calls and per-row fancy indexing). The kernel's exp is scalar without
-# SVML, so with many classes NumPy wins from a few thousand logits; with few classes its per-row
-# work dominates and the kernel wins at any size. Forward, kernel vs NumPy, us (float32):
-# 25 x 65: 7.5 vs 13.7; 128 x 65: 32 vs 28; 1600 x 65: 389 vs 239; 1190 x 5: 40 vs 95;
-# 5000 x 5: 163 vs 364; 1190 x 16: 76 vs 122; 1190 x 32: 146 vs 145. The backward has no exp
-# left and the kernel wins at every size (1600 x 65: 15 vs 49 us), so it runs whenever Numba
-# compiles (benchmarks/core_overhead.py repeats these comparisons).
+log_softmax = register("log_softmax", _fwd_log_softmax, _vjp_log_softmax, arity=1,
+                       arg_names=("x",))
+
+
+# Which forward runs: the fused kernel (one pass per row, but a scalar exp) up to a few thousand
+# logits or with few classes, NumPy (vectorised exp, ~8 calls) for many wide rows; the backward
+# has no exp and always takes the kernel (benchmarks/README.md, "ops/nnops.py").
 XENT_KERNEL_MAX = 4096
 XENT_KERNEL_CLASSES = 16
 
@@ -102,9 +104,13 @@ def _vjp_cross_entropy(g, saved, needs, *, targets, ignore_index, reduction):
     return (xent_rows_bwd(p, targets.reshape(-1), gr, ignore_index).reshape(shape),)
 
 
+cross_entropy = register("cross_entropy", _fwd_cross_entropy, _vjp_cross_entropy, arity=1,
+                         arg_names=("logits",))
+
+
 def _fwd_embedding(w, *, indices):
-    # np.take along axis 0 is w[indices] without the general fancy-indexing machinery
-    # (611 rows of 100 float32: 7 vs 18 us); indices are validated in F.embedding
+    # np.take along axis 0 is w[indices] without the general fancy-indexing machinery (~2.5x
+    # faster at 611 x 100); indices are validated in F.embedding
     return np.take(w, indices, axis=0), w.shape
 
 
@@ -112,6 +118,10 @@ def _vjp_embedding(g, shape, needs, *, indices):
     out = np.zeros(shape, dtype=g.dtype)
     src = np.ascontiguousarray(g).reshape(-1, shape[1])
     return (scatter_add_rows(out, indices.reshape(-1), src),)
+
+
+embedding = register("embedding", _fwd_embedding, _vjp_embedding, arity=1,
+                     arg_names=("weight",))
 
 
 def _fwd_dropout(x, *, mask, p):
@@ -123,9 +133,4 @@ def _vjp_dropout(g, scale, needs, *, mask, p):
     return (g * mask * scale,)
 
 
-register("softmax", _fwd_softmax, _vjp_softmax, arity=1, arg_names=("x",))
-register("log_softmax", _fwd_log_softmax, _vjp_log_softmax, arity=1, arg_names=("x",))
-register("cross_entropy", _fwd_cross_entropy, _vjp_cross_entropy, arity=1,
-         arg_names=("logits",))
-register("embedding", _fwd_embedding, _vjp_embedding, arity=1, arg_names=("weight",))
-register("dropout", _fwd_dropout, _vjp_dropout, arity=1, arg_names=("x",))
+dropout = register("dropout", _fwd_dropout, _vjp_dropout, arity=1, arg_names=("x",))

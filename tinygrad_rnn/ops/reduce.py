@@ -2,6 +2,8 @@
 
 ``axis`` reaches the forward already normalised to a sorted tuple of non-negative ints (or
 ``None`` for all axes) by the Tensor method, so the VJPs can re-insert the reduced axes.
+The ops are bound to the names ``sum``, ``mean`` and ``max``: in this module those are ops, not
+the builtins.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ def _expand(g, shape, axis, keepdims):
     return g
 
 
+def _reduce_explain(shapes, params):
+    (shape,) = shapes
+    if len(shape) == 0 and params.get("axis"):
+        return "cannot reduce a 0-d tensor over an axis"
+    return None
+
+
 def _fwd_sum(x, *, axis, keepdims):
     return np.sum(x, axis=axis, keepdims=keepdims), x.shape
 
@@ -26,14 +35,20 @@ def _vjp_sum(g, shape, needs, *, axis, keepdims):
     return (np.broadcast_to(_expand(g, shape, axis, keepdims), shape),)
 
 
+sum = register("sum", _fwd_sum, _vjp_sum, arity=1, explain=_reduce_explain, arg_names=("x",))
+
+
 def _fwd_mean(x, *, axis, keepdims):
     return np.mean(x, axis=axis, keepdims=keepdims), x.shape
 
 
 def _vjp_mean(g, shape, needs, *, axis, keepdims):
     count = np.prod([shape[a] for a in (axis if axis is not None else range(len(shape)))])
-    g = _expand(g, shape, axis, keepdims) / max(int(count), 1)
+    g = _expand(g, shape, axis, keepdims) / (int(count) or 1)
     return (np.broadcast_to(g, shape),)
+
+
+mean = register("mean", _fwd_mean, _vjp_mean, arity=1, explain=_reduce_explain, arg_names=("x",))
 
 
 def _fwd_max(x, *, axis, keepdims):
@@ -50,13 +65,4 @@ def _vjp_max(g, saved, needs, *, axis, keepdims):
     return (_expand(g, x.shape, axis, keepdims) * mask / count,)
 
 
-def _reduce_explain(shapes, params):
-    (shape,) = shapes
-    if len(shape) == 0 and params.get("axis"):
-        return "cannot reduce a 0-d tensor over an axis"
-    return None
-
-
-for _name, _f, _v in [("sum", _fwd_sum, _vjp_sum), ("mean", _fwd_mean, _vjp_mean),
-                      ("max", _fwd_max, _vjp_max)]:
-    register(_name, _f, _v, arity=1, explain=_reduce_explain, arg_names=("x",))
+max = register("max", _fwd_max, _vjp_max, arity=1, explain=_reduce_explain, arg_names=("x",))

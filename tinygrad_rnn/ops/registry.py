@@ -1,5 +1,9 @@
 """The op registry: every op defined once, as a forward and a VJP, registered by name.
 
+Each op module binds what :func:`register` returns (``tanh = register("tanh", ...)``), and code
+that runs an op imports that object (``ops.tanh``). :data:`REGISTRY` is the index by name, for
+what only has a name: tests that cover every op, a saved graph's node labels.
+
 ``forward(*arrays, **params) -> (out, saved)`` computes the result and whatever the VJP needs.
 ``vjp(g, saved, needs, **params) -> tuple`` returns one gradient per input (``None`` where
 ``needs[i]`` is false or the input is not differentiable). A VJP may return a gradient with the
@@ -14,6 +18,7 @@ message into one that says which argument was expected to look how: the happy pa
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,6 +49,21 @@ def register(name, forward, vjp, *, arity, explain=None, arg_names=(), factor=No
     op = Op(name, forward, vjp, arity, explain, tuple(arg_names), factor, tuple(factored))
     REGISTRY[name] = op
     return op
+
+
+@contextmanager
+def patched(op: Op, **fields):
+    """Replace some of ``op``'s fields (e.g. ``vjp=...``) in place for the ``with`` block, then
+    restore them. In place, because every importer holds the same object: tests swap in a
+    wrong VJP, the profiler wraps forward and VJP in timers."""
+    saved = {k: getattr(op, k) for k in fields}
+    try:
+        for k, v in fields.items():
+            object.__setattr__(op, k, v)  # Op is frozen against accidental writes, not this
+        yield op
+    finally:
+        for k, v in saved.items():
+            object.__setattr__(op, k, v)
 
 
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:

@@ -16,6 +16,11 @@ def _vjp_reshape(g, in_shape, needs, *, shape):
     return (g.reshape(in_shape),)
 
 
+reshape = register(
+    "reshape", _fwd_reshape, _vjp_reshape, arity=1, arg_names=("x",),
+    explain=lambda s, p: f"cannot reshape a tensor of shape {s[0]} into {p['shape']}")
+
+
 def _fwd_transpose(x, *, axes):
     return np.transpose(x, axes), None
 
@@ -24,11 +29,20 @@ def _vjp_transpose(g, saved, needs, *, axes):
     return (np.transpose(g, None if axes is None else np.argsort(axes)),)
 
 
+transpose = register(
+    "transpose", _fwd_transpose, _vjp_transpose, arity=1, arg_names=("x",),
+    explain=lambda s, p: f"axes {p['axes']} are not a permutation of range({len(s[0])})")
+
+
 def is_basic_index(index) -> bool:
     """True for ints, slices, None and Ellipsis only: those never select an element twice."""
     items = index if isinstance(index, tuple) else (index,)
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis
                for i in items)
+
+
+def _getitem_explain(shapes, params):
+    return f"index {params['index']!r} does not fit a tensor of shape {shapes[0]}"
 
 
 def _fwd_getitem(x, *, index):
@@ -50,8 +64,14 @@ def _vjp_getitem(g, shape, needs, *, index):
     return (out,)
 
 
-def _getitem_explain(shapes, params):
-    return f"index {params['index']!r} does not fit a tensor of shape {shapes[0]}"
+getitem = register("getitem", _fwd_getitem, _vjp_getitem, arity=1, arg_names=("x",),
+                   explain=_getitem_explain)
+
+
+def _multi_explain(shapes, params):
+    axis = params["axis"]
+    got = ", ".join(str(s) for s in shapes)
+    return f"all tensors must have the same shape except along axis {axis}; got shapes {got}"
 
 
 def _fwd_concat(*xs, axis):
@@ -62,6 +82,9 @@ def _vjp_concat(g, bounds, needs, *, axis):
     return tuple(np.split(g, bounds, axis=axis))
 
 
+concat = register("concat", _fwd_concat, _vjp_concat, arity=None, explain=_multi_explain)
+
+
 def _fwd_stack(*xs, axis):
     return np.stack(xs, axis=axis), None
 
@@ -70,10 +93,7 @@ def _vjp_stack(g, saved, needs, *, axis):
     return tuple(np.moveaxis(g, axis, 0))
 
 
-def _multi_explain(shapes, params):
-    axis = params["axis"]
-    got = ", ".join(str(s) for s in shapes)
-    return f"all tensors must have the same shape except along axis {axis}; got shapes {got}"
+stack = register("stack", _fwd_stack, _vjp_stack, arity=None, explain=_multi_explain)
 
 
 def _fwd_split(x, *, axis, start, stop):
@@ -85,12 +105,4 @@ def _vjp_split(g, shape, needs, *, axis, start, stop):
     return (SliceGrad(shape, (slice(None),) * axis + (slice(start, stop),), g),)
 
 
-register("reshape", _fwd_reshape, _vjp_reshape, arity=1, arg_names=("x",),
-         explain=lambda s, p: f"cannot reshape a tensor of shape {s[0]} into {p['shape']}")
-register("transpose", _fwd_transpose, _vjp_transpose, arity=1, arg_names=("x",),
-         explain=lambda s, p: f"axes {p['axes']} are not a permutation of range({len(s[0])})")
-register("getitem", _fwd_getitem, _vjp_getitem, arity=1, arg_names=("x",),
-         explain=_getitem_explain)
-register("concat", _fwd_concat, _vjp_concat, arity=None, explain=_multi_explain)
-register("stack", _fwd_stack, _vjp_stack, arity=None, explain=_multi_explain)
-register("split", _fwd_split, _vjp_split, arity=1, arg_names=("x",))
+split = register("split", _fwd_split, _vjp_split, arity=1, arg_names=("x",))

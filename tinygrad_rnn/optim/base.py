@@ -1,12 +1,10 @@
 """The optimizer base class: parameters, per-parameter state, ``state_dict``, kernel choice.
 
-Each update runs either as one fused Numba loop (``tinygrad_rnn.kernels.optim_kernels``) or as
-the same formulas in NumPy. Measured per ``step()`` (float32 and float64, 100 to 1024 x 1024
-elements), the fused loop is never slower for Adagrad, Adam and RMSprop (1.0-1.7x at 100
-elements, 3.6-5.8x at 1024 x 1024); for SGD, NumPy's one or two calls are cheaper below a few
-thousand elements (see ``SGD.kernel_min_size``), the loop ~2x faster above. NumPy also handles
-parameters that are not C-contiguous, and everything when ``NUMBA_DISABLE_JIT`` is set (the
-loops would then run as slow Python).
+Each update runs either as one fused Numba loop (``tinygrad_rnn.kernels.optim``) or as
+the same formulas in NumPy. The loop never lost for Adagrad, Adam and RMSprop; for SGD, NumPy's
+one or two calls win on small parameters (``SGD.kernel_min_size``; benchmarks/README.md,
+"optim/"). NumPy also handles parameters that are not C-contiguous, and everything when
+``NUMBA_DISABLE_JIT`` is set (the loops would then run as slow Python).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 
 Both functions work in place on ``.grad`` of the given parameters and skip those whose grad is
 None. Sums of squares use a Numba loop accumulating in float64 whatever the dtype: as fast as
-BLAS ``np.dot`` on a quiet machine (2x faster below ~1k elements), single-threaded so it does not
-slow down when the cores are busy, and its summation order, hence its result, does not depend on
-the BLAS thread count. ``max |g|`` stays NumPy (its reduction beat the loop, which has to check
-for NaN). Clamping uses a Numba loop (1.2-3x faster than ``np.clip``).
+BLAS ``np.dot``, single-threaded so it does not slow down when the cores are busy, and its
+summation order, hence its result, does not depend on the BLAS thread count. ``max |g|`` stays
+NumPy (its reduction beat the loop, which has to check for NaN). Clamping uses a Numba loop
+(faster than ``np.clip``; benchmarks/README.md, "optim/").
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from tinygrad_rnn.errors import GradError
-from tinygrad_rnn.kernels import optim_kernels as K
+from tinygrad_rnn.kernels import optim as K
 from tinygrad_rnn.optim.base import (
     check_real,
     collect_params,

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from tinygrad_rnn.errors import ArgumentError
-from tinygrad_rnn.kernels import optim_kernels as K
+from tinygrad_rnn.kernels import optim as K
 from tinygrad_rnn.optim.base import (
     Optimizer,
     check_real,
@@ -76,8 +76,7 @@ class SGD(Optimizer):
         return ("momentum_buffer",) if hp["momentum"] != 0 else ()
 
     def kernel_min_size(self) -> int:
-        # Measured crossovers: ``p -= lr * g`` in NumPy is as fast as the kernel call up to
-        # ~8k elements; with momentum (four NumPy passes) the kernel wins from ~1k.
+        # measured crossovers (benchmarks/README.md, "optim/"): momentum costs NumPy 4 passes
         return 1024 if self.momentum != 0 else 8192
 
     def update(self, p, g, st: dict, fused: bool) -> None:

@@ -6,8 +6,9 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn import decode
+from tinygrad_rnn.data.toy import AMBIGUOUS_WORDS, ambiguous_tagging_corpus
 from tinygrad_rnn.handbptt import check_lstm_bptt
-from tinygrad_rnn.nn.patterns import AMBIGUOUS_WORDS, ambiguous_tagging_corpus, pad_sequences
+from tinygrad_rnn.nn import pad_sequences
 from viz.tour import data
 from viz.tour.common import accuracy, fit, mean_curve, picture_copy, repeats
 

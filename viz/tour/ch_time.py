@@ -6,14 +6,10 @@ import numpy as np
 
 import tinygrad_rnn as tr
 import viz
+from tinygrad_rnn.data.toy import aggregation_task
 from tinygrad_rnn.handbptt import check_elman_bptt, elman_tape
-from tinygrad_rnn.nn.patterns import (
-    aggregation_task,
-    ascii_states,
-    flip_signs,
-    hamming,
-    pad_sequences,
-)
+from tinygrad_rnn.nn import pad_sequences
+from tinygrad_rnn.nn.models.hopfield import ascii_states, flip_signs, hamming
 from viz.tour import data
 from viz.tour.common import accuracy, fit, picture_copy, repeats
 

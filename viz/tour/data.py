@@ -12,7 +12,7 @@ import numpy as np
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.data import Tree
-from tinygrad_rnn.nn import patterns_toydata as P
+from tinygrad_rnn.data import toy as P
 
 PAD, BOS, EOS, VOCAB = P.PAD, P.BOS, P.EOS, P.REVERSAL_VOCAB
 pair_of, batch = P.reversal_pair, P.seq2seq_batch

@@ -20,8 +20,9 @@ from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.nn.init import as_rng
 from tinygrad_rnn.nn.layers import Dropout, Embedding, Linear, check_size
 from tinygrad_rnn.nn.losses import sequence_cross_entropy
+from tinygrad_rnn.nn.models.inputs import check_padded_ids, make_encoder
 from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.nn.patterns_common import check_lengths, check_padded_ids, make_encoder
+from tinygrad_rnn.nn.recurrent import check_lengths
 from tinygrad_rnn.tape import no_grad
 from tinygrad_rnn.tensor import Tensor
 

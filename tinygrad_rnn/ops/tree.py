@@ -1,6 +1,15 @@
-"""Whole-tree fused ops: one recorded node runs a binary recursive net over every tree level.
+"""Tree ops: the per-level child gather, and whole-tree ops that run a binary net in one node.
 
-The tree analogue of the whole-sequence ops (:mod:`~tinygrad_rnn.ops.seqcells`). Node ids are
+``tree_gather``: the children of one tree level, read from the levels below, side by side.
+Inputs are the level tensors a level reads from (each (R_k, S): one row per node state). The
+output has one row per node of the level, its m child slots laid side by side,
+``[s_{c1}; s_{c2}; ...; s_{cm}]`` of shape (n, m * S); a slot a node does not use (fewer than m
+children) stays zero. ``picks[k] = (pos, rows)`` says which flat slots (node * m + slot) come from
+which rows of input k. Backward scatter-adds each slot's gradient into its source row, so a
+subtree read twice (a DAG) accumulates both contributions.
+
+``tree_rnn``, ``tree_lstm``: one recorded node runs a binary recursive net over every tree level,
+the tree analogue of the whole-sequence ops (:mod:`~tinygrad_rnn.ops.sequence`). Node ids are
 level-major (leaves first, then height 1, ...), so one (N, S) buffer holds every node state,
 each level is a contiguous row block of it, and a level reads only rows below its own. Per
 level the forward is one gather + one GEMM + the activations; the backward walks the levels in
@@ -13,7 +22,7 @@ Param ``levels``: a tuple of ``(start, stop, kids)``, one per height >= 1: the n
 each next start the previous stop (validated by :mod:`tinygrad_rnn.nn.tree_fused`).
 A child read by two parents (a DAG) gets both gradients: child rows are scatter-*added*.
 The per-batch arrays (~1 MB each) are recycled across batches (:mod:`tinygrad_rnn.workspace`):
-fresh pages for them cost ~2.5 ms per 96 trees, more than the gathers.
+fresh pages for them cost more than the gathers.
 """
 
 from __future__ import annotations
@@ -22,9 +31,41 @@ import numpy as np
 
 from tinygrad_rnn import workspace
 from tinygrad_rnn.kernels.scatter import gather_rows, scatter_add_rows
-from tinygrad_rnn.kernels.tree_kernels import tanh_bwd_rows, tree_lstm_bwd_level
+from tinygrad_rnn.kernels.tree import (
+    tanh_bwd_rows,
+    tree_gather_bwd,
+    tree_gather_fwd,
+    tree_lstm_bwd_level,
+)
+from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
 from tinygrad_rnn.workspace import buf
+
+
+def _tree_gather_explain(shapes, params):
+    widths = sorted({s[1] if len(s) == 2 else None for s in shapes}, key=str)
+    return (
+        f"every source must be 2-d (rows, S) with the same S; got shapes "
+        f"{', '.join(str(s) for s in shapes)} (widths {widths})"
+    )
+
+
+def _fwd_tree_gather(*sources, picks, n, m):
+    width = sources[0].shape[1]
+    out = np.zeros((n * m, width), dtype=np.result_type(*sources))
+    for src, (pos, rows) in zip(sources, picks):
+        tree_gather_fwd(out, pos, np.ascontiguousarray(src, dtype=out.dtype), rows)
+    return out.reshape(n, m * width), tuple(s.shape for s in sources)
+
+
+def _vjp_tree_gather(g, shapes, needs, *, picks, n, m):
+    flat = np.ascontiguousarray(g).reshape(n * m, -1)
+    return tuple(tree_gather_bwd(np.zeros(shape, dtype=g.dtype), rows, flat, pos) if need else None
+                 for need, shape, (pos, rows) in zip(needs, shapes, picks))
+
+
+tree_gather = register("tree_gather", _fwd_tree_gather, _vjp_tree_gather, arity=None,
+                       explain=_tree_gather_explain)
 
 
 def _states(op, name, leaves, levels, dtype):
@@ -40,13 +81,21 @@ def _widest(levels) -> int:
     return max((z - a for a, z, _ in levels), default=0)
 
 
-def _sigmoid_(x):
-    """In place: x <- sigma(x) = 0.5 (1 + tanh(x / 2)), the same formula as the sigmoid op (so
-    per-node and fused runs agree bit for bit), on a view, with no temporaries."""
-    x *= 0.5
-    np.tanh(x, out=x)
-    x += 1
-    x *= 0.5
+def _explain(state: int, gates: int):
+    """``explain`` for a whole-tree op: leaves (N0, state H), weight (gates H, 2H), bias."""
+
+    def explain(shapes, params):
+        sl, sw, sb = (tuple(s) for s in shapes)
+        if len(sl) != 2 or sl[1] % state:
+            return f"argument 'leaves' must be (N0, {state} H); got {sl}"
+        H = sl[1] // state
+        for arg, want, got in (("weight", (gates * H, 2 * H), sw), ("bias", (gates * H,), sb)):
+            if got != want:
+                return f"argument '{arg}' must have shape {want} (H = {H}); got {got}"
+        return ("param 'levels' does not fit the leaves (build it with "
+                "tinygrad_rnn.nn.tree_fused.tree_levels)")
+
+    return explain
 
 
 # ---- RecursiveNN: p = tanh(W [c1; c2] + b) -------------------------------------------------
@@ -93,6 +142,10 @@ def _vjp_tree_rnn(g, saved, needs, *, levels):
     return (G[:n0] if needs[0] else None), gw, gb
 
 
+tree_rnn = register("tree_rnn", _fwd_tree_rnn, _vjp_tree_rnn, arity=3, explain=_explain(1, 1),
+                    arg_names=("leaves", "weight", "bias"))
+
+
 # ---- binary Tree-LSTM: [i; o; u; f1; f2] = U [h1; h2] + b ------------------------------------
 def _fwd_tree_lstm(leaves, u, b, *, levels):
     """leaves (N0, 2H) = [h; c], U (5H, 2H), b (5H,) -> h (N, H) of every node.
@@ -119,9 +172,9 @@ def _fwd_tree_lstm(leaves, u, b, *, levels):
         act = A[r]
         np.dot(Hk[r], uT, out=act)
         act += b
-        _sigmoid_(act[:, : 2 * H])
+        _sig_(act[:, : 2 * H])
         np.tanh(act[:, 2 * H : 3 * H], out=act[:, 2 * H : 3 * H])
-        _sigmoid_(act[:, 3 * H :])
+        _sig_(act[:, 3 * H :])
         c = Cs[a:z]
         np.multiply(act[:, :H], act[:, 2 * H : 3 * H], out=c)
         fc = act[:, 3 * H :] * Ck[r]  # (n, 2H): f1 c1 | f2 c2
@@ -155,24 +208,5 @@ def _vjp_tree_lstm(g, saved, needs, *, levels):
     return gl, gu, gb
 
 
-def _explain(state: int, gates: int):
-    """``explain`` for a whole-tree op: leaves (N0, state H), weight (gates H, 2H), bias."""
-
-    def explain(shapes, params):
-        sl, sw, sb = (tuple(s) for s in shapes)
-        if len(sl) != 2 or sl[1] % state:
-            return f"argument 'leaves' must be (N0, {state} H); got {sl}"
-        H = sl[1] // state
-        for arg, want, got in (("weight", (gates * H, 2 * H), sw), ("bias", (gates * H,), sb)):
-            if got != want:
-                return f"argument '{arg}' must have shape {want} (H = {H}); got {got}"
-        return ("param 'levels' does not fit the leaves (build it with "
-                "tinygrad_rnn.nn.tree.tree_levels)")
-
-    return explain
-
-
-register("tree_rnn", _fwd_tree_rnn, _vjp_tree_rnn, arity=3, explain=_explain(1, 1),
-         arg_names=("leaves", "weight", "bias"))
-register("tree_lstm", _fwd_tree_lstm, _vjp_tree_lstm, arity=3,
-         explain=_explain(2, 5), arg_names=("leaves", "weight", "bias"))
+tree_lstm = register("tree_lstm", _fwd_tree_lstm, _vjp_tree_lstm, arity=3, explain=_explain(2, 5),
+                     arg_names=("leaves", "weight", "bias"))

@@ -1,9 +1,12 @@
-"""Fused recurrent-cell ops: a whole Elman/LSTM/GRU step as one recorded node.
+"""Per-step fused ops: one time step of an Elman/LSTM/GRU cell as one recorded node
+(``rnn_cell``, ``lstm_cell``, ``gru_cell``), and ``affine``, the composite cells' pre-activation.
 
-Inputs are PyTorch's: x (B, I), h (B, H) [, c (B, H)], W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh
-(G*H,). The work stays in NumPy: two BLAS matmuls and vectorised tanh/sigmoid (a Numba loop of
-tanh is scalar without SVML and measured several times slower). What the fusion saves is the
-Python bookkeeping of ~10-15 nodes per step. Gate order: LSTM i, f, g, o; GRU r, z, n.
+They serve code that runs a cell one step at a time (cells, decoders, beam search); a whole
+sequence runs as one node of :mod:`~tinygrad_rnn.ops.sequence` (at T = 1 that op is slower:
+benchmarks/cell_forms.py). Inputs are PyTorch's: x (B, I), h (B, H) [, c (B, H)],
+W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh (G*H,). The work stays in NumPy (two BLAS matmuls,
+vectorised tanh/sigmoid); the fusion saves the Python bookkeeping of ~10-15 nodes per step.
+Gate order: LSTM i, f, g, o; GRU r, z, n.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import numpy as np
 from tinygrad_rnn.ops.elementwise import stable_sigmoid as _sig
 from tinygrad_rnn.ops.registry import register
 
+_ARGS = ("x", "h", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
 
 def _affine(x, h, w_ih, w_hh, b_ih, b_hh):
     z = x @ w_ih.T
@@ -20,6 +25,28 @@ def _affine(x, h, w_ih, w_hh, b_ih, b_hh):
     z += b_ih
     z += b_hh
     return z
+
+
+def _affine_explain(shapes, params):
+    sx, sh, swi, swh, sbi, sbh = (tuple(s) for s in shapes)
+    if len(sx) != 2 or len(sh) != 2 or sx[0] != sh[0]:
+        return f"arguments 'x' and 'h' must be (B, I) and (B, H); got {sx} and {sh}"
+    G = swi[0] if swi else None
+    want = [sx, sh, (G, sx[1]), (G, sh[1]), (G,), (G,)]
+    for name, w, s in zip(_ARGS, want, (sx, sh, swi, swh, sbi, sbh)):
+        if s != w:
+            return f"argument '{name}' must have shape {w}; got {s}"
+    return None
+
+
+def _affine_vjp(dzx, dzh, x, h, w_ih, w_hh, needs):
+    """(gx, gh, gW_ih, gW_hh, gb_ih, gb_hh) for z_x = x W_ih^T + b_ih, z_h = h W_hh^T + b_hh."""
+    nx, nh, nwi, nwh, nbi, nbh = needs
+    gbi = dzx.sum(axis=0) if nbi else None
+    if nbh:  # for RNN/LSTM both biases see the same dz: sum it once
+        gbh = gbi if (dzh is dzx and gbi is not None) else dzh.sum(axis=0)
+    return (dzx @ w_ih if nx else None, dzh @ w_hh if nh else None,
+            dzx.T @ x if nwi else None, dzh.T @ h if nwh else None, gbi, gbh if nbh else None)
 
 
 # ---- the composite cells' pre-activation as one node (seed eq. 1: a = b + W h + U x) --------
@@ -48,17 +75,8 @@ def _factor_affine(g, saved, i, shape):
     return (g, a) if shape == (g.shape[1], a.shape[1]) else None
 
 
-def _affine_explain(shapes, params):
-    names = ("x", "h", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
-    sx, sh, swi, swh, sbi, sbh = (tuple(s) for s in shapes)
-    if len(sx) != 2 or len(sh) != 2 or sx[0] != sh[0]:
-        return f"arguments 'x' and 'h' must be (B, I) and (B, H); got {sx} and {sh}"
-    G = swi[0] if swi else None
-    want = [sx, sh, (G, sx[1]), (G, sh[1]), (G,), (G,)]
-    for name, w, s in zip(names, want, (sx, sh, swi, swh, sbi, sbh)):
-        if s != w:
-            return f"argument '{name}' must have shape {w}; got {s}"
-    return None
+affine = register("affine", _fwd_affine, _vjp_affine, arity=6, arg_names=_ARGS,
+                  explain=_affine_explain, factor=_factor_affine, factored=(2, 3, 4, 5))
 
 
 def _fwd_rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh, *, nonlinearity):
@@ -73,14 +91,7 @@ def _vjp_rnn_cell(g, saved, needs, *, nonlinearity):
     return _affine_vjp(da, da, x, h, w_ih, w_hh, needs)
 
 
-def _affine_vjp(dzx, dzh, x, h, w_ih, w_hh, needs):
-    """(gx, gh, gW_ih, gW_hh, gb_ih, gb_hh) for z_x = x W_ih^T + b_ih, z_h = h W_hh^T + b_hh."""
-    nx, nh, nwi, nwh, nbi, nbh = needs
-    gbi = dzx.sum(axis=0) if nbi else None
-    if nbh:  # for RNN/LSTM both biases see the same dz: sum it once
-        gbh = gbi if (dzh is dzx and gbi is not None) else dzh.sum(axis=0)
-    return (dzx @ w_ih if nx else None, dzh @ w_hh if nh else None,
-            dzx.T @ x if nwi else None, dzh.T @ h if nwh else None, gbi, gbh if nbh else None)
+rnn_cell = register("rnn_cell", _fwd_rnn_cell, _vjp_rnn_cell, arity=6, arg_names=_ARGS)
 
 
 def _fwd_lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
@@ -105,6 +116,10 @@ def _vjp_lstm_cell(g, saved, needs):
     affine_needs = needs[:2] + needs[3:]  # c is not an input of the affine part
     gx, gh, gwi, gwh, gbi, gbh = _affine_vjp(dz, dz, x, h, w_ih, w_hh, affine_needs)
     return gx, gh, (dc * f if needs[2] else None), gwi, gwh, gbi, gbh
+
+
+lstm_cell = register("lstm_cell", _fwd_lstm_cell, _vjp_lstm_cell, arity=7,
+                     arg_names=("x", "h", "c") + _ARGS[2:])
 
 
 def _fwd_gru_cell(x, h, w_ih, w_hh, b_ih, b_hh, *, reset_after):
@@ -151,10 +166,4 @@ def _vjp_gru_cell(g, saved, needs, *, reset_after):
             dzx.sum(axis=0) if needs[4] else None, gbh)
 
 
-_ARGS = ("x", "h", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
-register("affine", _fwd_affine, _vjp_affine, arity=6, arg_names=_ARGS, explain=_affine_explain,
-         factor=_factor_affine, factored=(2, 3, 4, 5))
-register("rnn_cell", _fwd_rnn_cell, _vjp_rnn_cell, arity=6, arg_names=_ARGS)
-register("lstm_cell", _fwd_lstm_cell, _vjp_lstm_cell, arity=7,
-         arg_names=("x", "h", "c") + _ARGS[2:])
-register("gru_cell", _fwd_gru_cell, _vjp_gru_cell, arity=6, arg_names=_ARGS)
+gru_cell = register("gru_cell", _fwd_gru_cell, _vjp_gru_cell, arity=6, arg_names=_ARGS)

@@ -1,12 +1,13 @@
-"""Whole-sequence fused ops: one recorded node runs a whole RNN/LSTM layer in one direction.
+"""Whole-sequence fused ops: one recorded node runs a whole RNN/LSTM layer in one direction
+(the GRU's is in :mod:`~tinygrad_rnn.ops.sequence_gru`).
 
 What the per-step fused cells cannot avoid, these hoist out of the time loop: the input
 projection X W_ih^T + b for all T steps is one GEMM, and the weight gradients are one GEMM each
 after the backward loop (dW_hh = sum_t dz_t^T h_(t-1), dW_ih = sum_t dz_t^T x_t) instead of T
 small products accumulated one by one. Only the recurrence itself stays a loop, and inside it
 values are written into preallocated per-step slices (few temporaries). The recurrent products
-are formed as (W h^T)^T, and dh as (W^T dz^T)^T: at B=32, H=256 OpenBLAS runs those shapes
-~1.3-1.7x faster than h W^T and dz W (measured); their transposed results are only read.
+are formed as (W h^T)^T, and dh as (W^T dz^T)^T: the shapes OpenBLAS runs faster than h W^T and
+dz W (benchmarks/README.md, "ops/sequence.py"); their transposed results are only read.
 
 Inputs: X (T, B, I), h0 (B, H) [, c0 (B, H)], W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh (G*H,).
 Params: reverse (run t = T-1 .. 0), mask ((T, B, 1) bool or None: a padded step keeps the state
@@ -19,11 +20,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_rnn.kernels.seqloop import SMALL, rnn_loop_bwd, rnn_loop_fwd
-from tinygrad_rnn.kernels.seqstep import lstm_step_bwd, rnn_step_bwd
+from tinygrad_rnn.kernels.sequence import (
+    SMALL,
+    lstm_step_bwd,
+    rnn_loop_bwd,
+    rnn_loop_fwd,
+    rnn_step_bwd,
+)
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
 from tinygrad_rnn.workspace import buf
+
+_ARGS = ("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def step_order(T, reverse):
@@ -89,7 +97,7 @@ def carry(new, h, mask, t, out):
 
 def use_loop_kernels(B, H, mask) -> bool:
     """Whether the whole recurrence runs as one compiled loop (small unmasked batches, where
-    per-step NumPy call overhead outweighs BLAS; :mod:`tinygrad_rnn.kernels.seqloop`)."""
+    per-step NumPy call overhead outweighs BLAS; :mod:`tinygrad_rnn.kernels.sequence`)."""
     return mask is None and (B == 1 or B * H <= SMALL)
 
 
@@ -162,6 +170,10 @@ def _vjp_rnn_seq(g, saved, needs, *, reverse, mask, nonlinearity):
     gwi, gwh, gbi, gbh = _weight_grads(da, X, hprev, needs[2:])
     gx = (da.reshape(-1, da.shape[-1]) @ w_ih).reshape(X.shape) if needs[0] else None
     return gx, (np.ascontiguousarray(dh) if needs[1] else None), gwi, gwh, gbi, gbh
+
+
+rnn_seq = register("rnn_seq", _fwd_rnn_seq, _vjp_rnn_seq, arity=6, explain=seq_explain(1, 1),
+                   arg_names=_ARGS)
 
 
 def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
@@ -241,8 +253,5 @@ def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
             gwi, gwh, gbi, gbh)
 
 
-_ARGS = ("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh")
-register("rnn_seq", _fwd_rnn_seq, _vjp_rnn_seq, arity=6, explain=seq_explain(1, 1),
-         arg_names=_ARGS)
-register("lstm_seq", _fwd_lstm_seq, _vjp_lstm_seq, arity=7, explain=seq_explain(4, 2),
-         arg_names=("x", "h0", "c0") + _ARGS[2:])
+lstm_seq = register("lstm_seq", _fwd_lstm_seq, _vjp_lstm_seq, arity=7, explain=seq_explain(4, 2),
+                    arg_names=("x", "h0", "c0") + _ARGS[2:])

@@ -1,4 +1,4 @@
-"""Helpers shared by the sequence-pattern models: input checks, ragged batches, encoders.
+"""What the sequence models share: argument checks, ragged batches, the encoder chosen by name.
 
 Every check runs in Python before any op, and its message names the model, the argument, what
 was expected and what came, e.g. ``"BiRNNTagger.forward: argument 'ids' must have shape
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
-from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN
+from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN, check_lengths
 from tinygrad_rnn.tensor import Tensor
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
@@ -56,32 +56,13 @@ def check_ids(ids, func: str, vocab_size: int, arg: str = "ids", ndim: int = 2) 
     return arr.astype(np.int64, copy=False)
 
 
-def check_lengths(lengths, func: str, T: int, B: int, min_length: int = 0):
-    """(lengths (B,) int64, mask (T, B) bool) or (None, None) when ``lengths`` is None.
-
-    mask[t, b] is True for the real steps t < lengths[b]; the rest is padding.
-    """
-    if lengths is None:
-        return None, None
-    lens = np.asarray(lengths)
-    if lens.shape != (B,) or lens.dtype.kind not in "iu":
-        raise ShapeError(f"{func}: argument 'lengths' must be {B} integers (one per sequence); "
-                         f"got shape {lens.shape}, dtype {lens.dtype}")
-    bad = (lens < min_length) | (lens > T)
-    if bad.any():
-        b = int(np.argmax(bad))
-        raise ArgumentError(f"{func}: argument 'lengths' must be in [{min_length}, T={T}]; got "
-                            f"{int(lens[b])} for sequence {b}")
-    lens = lens.astype(np.int64)
-    return lens, np.arange(T)[:, None] < lens[None, :]
-
-
 def check_padded_ids(ids, lengths, func: str, vocab_size: int, arg: str = "ids",
                      min_length: int = 0):
     """(ids (T, B) int64, lengths, mask) with padded steps set to id 0.
 
     Padded steps may hold anything (-1 is common): they are never looked up or scored, so only
-    the real steps are range-checked. lengths/mask as :func:`check_lengths`.
+    the real steps are range-checked. lengths/mask as
+    :func:`~tinygrad_rnn.nn.recurrent.check_lengths`.
     """
     arr = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
     if arr.ndim != 2:
@@ -90,16 +71,6 @@ def check_padded_ids(ids, lengths, func: str, vocab_size: int, arg: str = "ids",
     if mask is not None and arr.dtype.kind in "iuf":
         arr = np.where(mask, arr, 0)
     return check_ids(arr, func, vocab_size, arg), lens, mask
-
-
-def as_vector(v, func: str, size: int, dtype, arg: str = "v") -> Tensor:
-    """A (batch, size) Tensor from a Tensor/array of shape (batch, size) or (size,)."""
-    if not isinstance(v, Tensor):
-        v = Tensor(np.asarray(v), dtype=dtype)
-    if v.ndim not in (1, 2) or v.shape[-1] != size:
-        raise ShapeError(f"{func}: argument '{arg}' must have shape (batch, {size}) or "
-                         f"({size},); got {v.shape}")
-    return v.reshape(1, size) if v.ndim == 1 else v
 
 
 def pad_sequences(seqs: Sequence, pad_value: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -7,12 +7,12 @@ Gate order r, z, n (PyTorch). Per step, with x_t W_ih^T + b_ih = [i_r, i_z, i_n]
     reset_after=False (Cho 2014, the seeds): n = tanh(i_n + W_hn (r * h) + b_hn)
     h' = (1 - z) * n + z * h  (computed as n + z * (h - n))
 
-As in ``seqcells.py``, the input projection of all T steps is one GEMM (with every bias that
-is not multiplied by r folded in), and after the backward loop the weight gradients are single
-GEMMs over all steps; only the recurrence stays a loop (no recursion in T). Inside the loops
-every value is written into preallocated per-step slices (few temporaries), and the recurrent
-products are formed as (W h^T)^T: at B=32, H=256 OpenBLAS runs that shape ~1.5x faster than
-h W^T (measured), and the result is only ever read, so its transposed layout costs nothing.
+As in :mod:`~tinygrad_rnn.ops.sequence`, the input projection of all T steps is one GEMM (with
+every bias that is not multiplied by r folded in), and after the backward loop the weight
+gradients are single GEMMs over all steps; only the recurrence stays a loop (no recursion in T).
+Inside the loops every value is written into preallocated per-step slices (few temporaries), and
+the recurrent products are formed as (W h^T)^T, the shape OpenBLAS runs faster (benchmarks/
+README.md, "ops/sequence.py"); the result is only read, so its layout costs nothing.
 
 Inputs: X (T, B, I), h0 (B, H), W_ih (3H, I), W_hh (3H, H), b_ih, b_hh (3H,).
 Params: reverse, mask ((T, B, 1) bool or None: a padded step keeps h and outputs zeros),
@@ -27,7 +27,7 @@ import numpy as np
 from tinygrad_rnn import workspace
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
-from tinygrad_rnn.ops.seqcells import carry, input_projection, seq_explain, step_order
+from tinygrad_rnn.ops.sequence import carry, input_projection, seq_explain, step_order
 from tinygrad_rnn.workspace import buf
 
 
@@ -168,5 +168,5 @@ def _hidden_weight_grads(dzx, dzh, hprev, inner, need_w, need_b):
     return gw, (dzx.reshape(-1, G).sum(axis=0) if need_b else None)
 
 
-register("gru_seq", _fwd_gru_seq, _vjp_gru_seq, arity=6, explain=seq_explain(3, 1),
-         arg_names=("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+gru_seq = register("gru_seq", _fwd_gru_seq, _vjp_gru_seq, arity=6, explain=seq_explain(3, 1),
+                   arg_names=("x", "h0", "weight_ih", "weight_hh", "bias_ih", "bias_hh"))

@@ -19,17 +19,17 @@ import numpy as np
 
 from tinygrad_rnn import functional as F
 from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
+from tinygrad_rnn.nn.cells import as_input
 from tinygrad_rnn.nn.init import as_rng
 from tinygrad_rnn.nn.layers import Embedding, Linear, check_size
 from tinygrad_rnn.nn.losses import sequence_cross_entropy
-from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.nn.patterns_common import (
-    as_vector,
+from tinygrad_rnn.nn.models.inputs import (
     check_choice,
     check_ids,
     check_padded_ids,
     make_encoder,
 )
+from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tape import no_grad, scope
 from tinygrad_rnn.tensor import Tensor
 
@@ -94,7 +94,7 @@ class SequenceGenerator(Module):
             return F.concat([x, vs], axis=-1)
 
     def _v(self, v, func: str) -> Tensor:
-        return as_vector(v, func, self.input_size, self.head.weight.dtype)
+        return as_input(v, func, self.input_size, self.head.weight.dtype, arg="v")[0]
 
     # ---- training: teacher forcing ----------------------------------------------------------
     def forward(self, v, targets, lengths=None) -> Tensor:

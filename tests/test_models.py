@@ -1,4 +1,4 @@
-"""Sequence patterns of the seeds: tagger, many-to-one aggregations, generator, Hopfield."""
+"""The seeds' sequence models (nn/models/): tagger, aggregations, generator, Hopfield."""
 
 from __future__ import annotations
 
@@ -6,21 +6,18 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tr
-from tinygrad_rnn.nn.patterns import (
-    AGGREGATES,
-    AMBIGUOUS_WORDS,
+from tinygrad_rnn.data.toy import AMBIGUOUS_WORDS, aggregation_task, ambiguous_tagging_corpus
+from tinygrad_rnn.nn import (
     BiRNNTagger,
     HopfieldNetwork,
     SequenceClassifier,
     SequenceGenerator,
     aggregate,
-    aggregation_task,
-    ambiguous_tagging_corpus,
     attention_weights,
-    flip_signs,
-    hamming,
     pad_sequences,
 )
+from tinygrad_rnn.nn.models.classifier import AGGREGATES
+from tinygrad_rnn.nn.models.hopfield import flip_signs, hamming
 
 SEQS = [[1, 2, 3, 4, 5], [6, 7, 8], [9, 2]]  # ragged: lengths 5, 3, 2
 

@@ -1,4 +1,5 @@
-"""Generated data for the sequence patterns: tasks where the architecture choice decides.
+"""Generated data for the sequence models (:mod:`tinygrad_rnn.nn.models`): tasks where the
+architecture choice decides.
 
 * :func:`ambiguous_tagging_corpus` -- seed 001's "The comedian was entertaining ...": the tag of
   an ambiguous word (VERB or ADJ) is decided only by the words *after* it, so a causal tagger is

@@ -23,14 +23,14 @@ from tinygrad_rnn import functional as F
 from tinygrad_rnn.errors import ArgumentError, ShapeError
 from tinygrad_rnn.nn.init import as_rng, uniform_param
 from tinygrad_rnn.nn.layers import Embedding, Linear, check_size
-from tinygrad_rnn.nn.module import Module
-from tinygrad_rnn.nn.patterns_common import (
+from tinygrad_rnn.nn.models.inputs import (
     check_choice,
     check_ids,
-    check_lengths,
     check_padded_ids,
     make_encoder,
 )
+from tinygrad_rnn.nn.module import Module
+from tinygrad_rnn.nn.recurrent import check_lengths
 from tinygrad_rnn.tape import no_grad, scope
 from tinygrad_rnn.tensor import Tensor
 
