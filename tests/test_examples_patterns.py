@@ -39,8 +39,8 @@ def test_pos_tagging_on_the_seed_grammar(tmp_path, capsys):
     assert {n["meta"].get("step") for n in graph["nodes"] if n["op"]} >= {0, 1, 2, 3}
     assert (tmp_path / "tagger_bidirectional.npz").exists()
     unrolled = picture(tmp_path, "tagger_unrolled")
-    assert "cluster_step_0" in unrolled
-    assert "direction_forward" in unrolled and "direction_reverse" in unrolled  # both chains
+    assert "h⁽⁰⁾" in unrolled and "g⁽⁰⁾" in unrolled  # the grid: step 0 of both directions
+    assert "layer 0 · forward" in unrolled and "layer 0 · reverse" in unrolled  # both rows
     assert "reverse" in picture(tmp_path, "tagger_folded")
 
 
@@ -80,7 +80,7 @@ def test_sentence_classification_table(tmp_path, capsys):
     for row in table.values():
         assert max(row.values()) > 0.8  # every task is learned by some aggregation
     backward = picture(tmp_path, "attention_backward")
-    assert "query" in backward and "cluster_step_5" in backward  # the query q and all 6 steps
+    assert "query" in backward and "h⁽⁵⁾" in backward  # the query q and all 6 steps
 
 
 def test_hopfield_recall(tmp_path, capsys):
@@ -100,6 +100,6 @@ def test_hopfield_recall(tmp_path, capsys):
              if n["op"] and n["meta"].get("scope", "").split("/")[-1] == "hopfield"}
     assert steps == {1, 2, 3}
     unrolled = picture(tmp_path, "hopfield_unrolled")
-    assert all(f"cluster_step_{t}" in unrolled for t in (1, 2, 3))  # steps t = 1..3
-    assert "W^(3)" in unrolled or "W&#94;(3)" in unrolled  # the per-step copy of the shared W
+    assert all(h in unrolled for h in ("h⁽¹⁾", "h⁽²⁾", "h⁽³⁾"))  # a cell per step t = 1..3
+    assert "W⁽³⁾" in unrolled  # the strip cell of the shared W's per-step copy W^(3)
     assert "delay" in picture(tmp_path, "hopfield_folded")  # the circuit's delay marker
