@@ -73,7 +73,7 @@ def test_node_ref_reads_the_views_ids_and_dot_names():
 def test_tag_svg_reads_node_and_box_ids():
     """The views write id="node-<id>" and id="box-<id>"; the tagger takes them."""
     g = elman(T=2)
-    gi = viz._model.GraphIndex(g.to_dict())
+    gi = viz.graph_index.GraphIndex(g.to_dict())
     svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><g id="graph0" '
            'class="graph"><g id="node-3" class="node"><title>anything</title><ellipse/></g>'
            '<g id="box-9" class="node"><title>cell</title><polygon/></g></g></svg>')
@@ -89,7 +89,7 @@ def test_the_views_member_maps_are_taken():
     from viz.inspector_views import members_map
 
     g = elman(T=3)
-    gi = viz._model.GraphIndex(g.to_dict())
+    gi = viz.graph_index.GraphIndex(g.to_dict())
     dg = viz.draw(g)
     found = members_map("unrolled", dg, gi, {})
     assert set(found) == set(dg.members)

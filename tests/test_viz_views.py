@@ -18,7 +18,7 @@ from test_viz_models import bilstm, birnn, elman, lstm, lstm200, seq2seq, synthe
 
 import tinygrad_rnn as tr
 import viz
-from viz._model import GraphIndex, loop_group
+from viz.graph_index import GraphIndex, loop_group
 
 GOLDEN = Path(__file__).parent / "golden" / "viz"
 

@@ -39,11 +39,11 @@ from viz._errors import (
     SummaryWarning,
     VizError,
 )
-from viz._model import load
 from viz._render import find_renderers, render
 from viz.exercise import Exercise, Question, Report, Result, exercise
 from viz.heat import heat_matrix, heat_strip
 from viz.inspector import Inspector, inspect
+from viz.loading import load
 from viz.replay import Contribution, Frame, replay, replay_frames
 from viz.views.backward import draw_backward
 from viz.views.folded import draw_folded, fold

@@ -12,9 +12,10 @@ import numpy as np
 
 from viz._dot import fmt, label, shape_str
 from viz._errors import GraphFormatError
-from viz._model import GraphIndex, load
 from viz.collapse import reduce
-from viz.views._scene import Scene
+from viz.graph_index import GraphIndex
+from viz.loading import load
+from viz.views.scene import Scene
 from viz.views.unrolled import Style, build
 
 MAX_VALUES = 4096  # a Tensor is traced keeping this many values, so answers can be checked

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from viz._dot import clean, sort_key
 from viz._errors import OptionError, SummaryWarning
-from viz._model import GraphIndex
+from viz.graph_index import GraphIndex
 
 
 @dataclass

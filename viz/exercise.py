@@ -21,8 +21,8 @@ import numpy as np
 from viz import _backprop as bp
 from viz._dot import label
 from viz._errors import OptionError
-from viz._model import GraphIndex
 from viz._render import render
+from viz.graph_index import GraphIndex
 
 WHO = "viz.exercise"
 BLANK_FILL = "#fff3b0"

@@ -34,9 +34,10 @@ from pathlib import Path
 from string import Template
 
 from viz._errors import GraphFormatError, OptionError, RenderError
-from viz._model import GraphIndex, load
+from viz.graph_index import GraphIndex
 from viz.inspector_data import node_info, page_graph, param_uses, replay_data, steps_of
 from viz.inspector_views import accepted, build_pictures, views_for
+from viz.loading import load
 
 WHO = "viz.inspect"
 MAX_VALUES = 64  # a Tensor is traced keeping the values of tensors this small (shown in full)

@@ -27,7 +27,7 @@ import numpy as np
 
 from viz._dot import clean, sort_key
 from viz._errors import GraphFormatError
-from viz._model import GraphIndex
+from viz.graph_index import GraphIndex
 from viz.inspector_rules import rule_of
 from viz.replay import replay_frames
 

@@ -26,8 +26,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from viz._dot import sort_key
-from viz._model import GraphIndex
 from viz._style import sub, sup
+from viz.graph_index import GraphIndex
 from viz.inspector_svg import Drawing, render_all, tag_svg
 
 GATE_LIMIT = 80  # a box of at most this many nodes opens at gate level, a bigger one by cells

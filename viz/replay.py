@@ -26,9 +26,9 @@ from tinygrad_rnn.progress import progress
 from viz import _backprop as bp
 from viz._dot import clean, esc, fmt, label
 from viz._errors import OptionError, SummaryWarning
-from viz._model import GraphIndex
 from viz._render import render
 from viz._replay_page import page
+from viz.graph_index import GraphIndex
 
 WHO = "viz.replay"
 COLORS = {"current": "#fdae6b", "done": "#c7e9c0", "partial": "#fff3b0", "pending": "#ffffff",

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from viz._dot import sort_key
-from viz._model import GraphIndex, hv
+from viz.graph_index import GraphIndex, hv
 
 
 @dataclass

@@ -14,8 +14,9 @@ import graphviz
 
 from viz._dot import LogScale, legend_html
 from viz._errors import OptionError
-from viz._model import GraphIndex, load
 from viz.collapse import check_options, reduce
+from viz.graph_index import GraphIndex
+from viz.loading import load
 from viz.views.grid_dot import draw_grid
 from viz.views.tree import draw_tree_boxes
 from viz.views.unrolled import Style, build

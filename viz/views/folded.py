@@ -25,10 +25,11 @@ import graphviz
 
 from viz._dot import fmt, shape_str, sort_key, sparkline
 from viz._errors import OptionError, SummaryWarning
-from viz._model import GraphIndex, load
 from viz.collapse import bfs_order
-from viz.views._scene import Scene, graph_attrs
+from viz.graph_index import GraphIndex
+from viz.loading import load
 from viz.views.grid_dot import draw_grid
+from viz.views.scene import Scene, graph_attrs
 from viz.views.unrolled import CUT_STYLE, PARAM_FILL, _cluster_labels, _kind_attrs, kind_line
 
 # the seeds' black square on a recurrent edge: "the value from one time step earlier"

@@ -20,7 +20,6 @@ import re
 from dataclasses import dataclass, field
 
 from viz._dot import LogScale, fmt, h, label, shape_str, sort_key, sparkline, tooltip
-from viz._model import GraphIndex
 from viz._style import (
     CUT_COLOR,
     FONT,
@@ -34,6 +33,7 @@ from viz._style import (
     sub,
     sup,
 )
+from viz.graph_index import GraphIndex
 from viz.views._cells import Grid, direction_key
 from viz.views.grid_open import opened_nodes
 from viz.views.grid_weights import weight_rows

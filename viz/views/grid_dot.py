@@ -4,14 +4,14 @@ gives byte-identical source, and the public entry :func:`draw_grid`."""
 from __future__ import annotations
 
 from viz._dot import sort_key, tooltip
-from viz._model import GraphIndex
 from viz._render import VizDigraph
 from viz._style import FONT, FONT_SIZE
 from viz.collapse import hidden_runs
+from viz.graph_index import GraphIndex
 from viz.views._cells import build_grid
-from viz.views._scene import graph_attrs
 from viz.views.grid import box_attrs, edge_attrs, graph_attributes, plain_label, plan_grid
 from viz.views.grid_open import open_cells
+from viz.views.scene import graph_attrs
 
 AUTO_KEEP = 16  # loops of at most this many steps are drawn whole by default
 AUTO_ENDS = 3  # longer ones keep this many steps at each end

@@ -15,9 +15,10 @@ import graphviz
 
 from viz._dot import dot_id_part, fmt, label, shape_str, sort_key
 from viz._errors import SummaryWarning
-from viz._model import GraphIndex, load
 from viz.collapse import bfs_order
-from viz.views._scene import Scene, graph_attrs
+from viz.graph_index import GraphIndex
+from viz.loading import load
+from viz.views.scene import Scene, graph_attrs
 from viz.views.unrolled import CUT_STYLE, PARAM_FILL, _kind_attrs, grad_lines
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from viz._dot import LogScale, fmt, h, label, shape_str, tooltip
 from viz._errors import OptionError
-from viz._model import GraphIndex
 from viz._render import VizDigraph
 from viz._style import (
     CUT_COLOR,
@@ -27,7 +26,8 @@ from viz._style import (
     sup,
     td,
 )
-from viz.views._scene import graph_attrs
+from viz.graph_index import GraphIndex
+from viz.views.scene import graph_attrs
 from viz.views.tree import _outputs, _preorder, _structure, _tree_nodes
 
 FAN_IN = 4  # a free node reading more tree nodes than this gets no edge from each

@@ -4,7 +4,7 @@ every step, and parameters drawn as the seeds' per-step copies W^(t).
 A graph with several loops (a seq2seq model's encoder and decoder) draws each loop as an outer
 cluster around its own steps, each loop ranked after the one that ran before it (the decoder
 above its encoder for rankdir BT); the layers and directions of one ``nn`` layer are one loop
-(:func:`viz._model.GraphIndex.loops`). Steps keep time order left to right, and inside every
+(:func:`viz.graph_index.GraphIndex.loops`). Steps keep time order left to right, and inside every
 step the forward half comes before the reverse half.
 
 A weight W (a leaf that requires grad) used at T steps appears as T small nodes W^(t), each
@@ -13,7 +13,7 @@ back, from the edge), plus one shared W node labelled with ||nabla_W L|| = ||sum
 L|| (seeds' eqs. 6-7). Shared across steps means weight. A leaf that requires grad but is used
 at one step only, in the place where later steps read the previous step's value (an initial
 state s^(0), h0, c0), is an input: it is drawn in that step as an input box with a gradient
-and a bold blue outline, without copies (:meth:`viz._model.GraphIndex._initial_states`). The
+and a bold blue outline, without copies (:meth:`viz.graph_index.GraphIndex._initial_states`). The
 backward view (``backward.py``) reuses :func:`build` with another :class:`Style`.
 """
 
@@ -24,11 +24,12 @@ from dataclasses import dataclass
 import graphviz
 
 from viz._dot import LogScale, clean, fmt, fmt_values, label, shape_str, sort_key
-from viz._model import PLACE_KEYS, GraphIndex, load
 from viz._style import FONT_SIZE, edge_style
 from viz.collapse import Reduction, check_options, reduce
-from viz.views._scene import Scene, graph_attrs
+from viz.graph_index import PLACE_KEYS, GraphIndex
+from viz.loading import load
 from viz.views.grid_dot import draw_grid
+from viz.views.scene import Scene, graph_attrs
 
 PARAM_FILL = "#dbe9f6"
 COPY_FILL = "#eef5fb"
