@@ -5,7 +5,6 @@ renderer present: exit 0 and nothing on stderr, byte-identical DOT run to run, l
 from __future__ import annotations
 
 import functools
-import os
 import re
 import subprocess
 import time
@@ -13,6 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from svgtext import SVG, smallest_text_px
+from test_viz_render import renderer_path
 
 import viz
 from viz import _render, zoo
@@ -31,14 +31,6 @@ PURE_NOTICE = re.compile(r"^(Warning: )+no value for width of non-ASCII characte
 @functools.cache
 def graph(name: str, fused) -> dict:
     return zoo.build(name, fused=fused).to_dict()  # drawn read-only
-
-
-def renderer(name: str) -> str:
-    path = next((p for p in _render.find_renderers() if os.path.basename(p).startswith(name)),
-                None)
-    if path is None:
-        pytest.skip(f"renderer {name!r} is not installed")
-    return path
 
 
 def run(exe: str, source: str, out, extra=()) -> tuple:
@@ -63,7 +55,7 @@ def test_zoo_picture_is_deterministic_and_has_ids(name, view, fused):
 @pytest.mark.parametrize("rname", RENDERERS)
 @pytest.mark.parametrize("name, view, fused", CASES)
 def test_zoo_picture_is_legible_and_silent(name, view, fused, rname, tmp_path):
-    exe = renderer(rname)
+    exe = renderer_path(rname)
     dg = viz.draw(graph(name, fused), view=view)
     out = tmp_path / "pic.svg"
     proc, seconds = run(exe, dg.source, out, _render.quiet(exe))  # as viz.render runs it
@@ -120,7 +112,7 @@ TWENTY = ("(3 (3 (2 (2 A) (2 small)) (3 (2 ,) (3 (2 quiet) (2 film)))) (3 (2 (2 
 @pytest.mark.parametrize("rname", RENDERERS)
 def test_twenty_word_tree_stays_legible(rname, tmp_path):
     g = zoo.tree_lstm(False, sentence=TWENTY)
-    exe = renderer(rname)
+    exe = renderer_path(rname)
     for view in ("tree", "backward"):
         proc, _ = run(exe, viz.draw(g, view=view).source, tmp_path / "t.svg", _render.quiet(exe))
         assert proc.returncode == 0 and proc.stderr == b""
@@ -133,7 +125,7 @@ def test_twenty_word_tree_stays_legible(rname, tmp_path):
     ("seq2seq_attention", "unrolled", {"loop": "seq2seq/decoder_step", "step": 2}),
     ("tree_lstm", "tree", [29]), ("lstm_char", "backward", "all")])
 def test_opened_cells_render_silently(name, view, expand, rname, tmp_path):
-    exe = renderer(rname)
+    exe = renderer_path(rname)
     dg = viz.draw(graph(name, False), view=view, expand=expand)
     proc, _ = run(exe, dg.source, tmp_path / "x.svg", _render.quiet(exe))
     assert proc.returncode == 0 and proc.stderr == b"", proc.stderr.decode()[-300:]
