@@ -199,8 +199,7 @@ def draw(model, vocab, chars, args):
     the backward picture highlights the paths from the loss to the recurrent weight W_hh."""
     import viz  # the drawing package; the core never imports it
 
-    picture = CharModel(len(vocab), args.model, args.hidden, fused=False)  # composite copy
-    picture.load_state_dict(model.state_dict())
+    picture = model  # fused: tr.trace opens its calls into every step and gate
     ids = vocab.encode(list(chars))[:, None]  # (7, 1): 6 inputs, 6 next-char targets
     logits, _ = picture(ids[:-1])
     loss = tr.F.cross_entropy(logits, ids[1:])

@@ -132,9 +132,7 @@ def draw(model, args):
     query q are highlighted, and each step's colour is how much gradient reaches it."""
     import viz  # the drawing package; the core never imports it
 
-    picture = SequenceClassifier(20, 2, embed_dim=args.embed, hidden_size=args.hidden,
-                                 cell=args.cell, aggregate="attention", fused=False)
-    picture.load_state_dict(model.state_dict())  # a composite copy of the trained model
+    picture = model  # fused: tr.trace opens its calls into every step and gate
     seqs, labels = aggregation_task("contains", 1, np.random.default_rng(6), min_len=6,
                                     max_len=6)  # 10 11 1 8 19 8: token 1 at t = 2, label 1
     loss = picture.loss(np.array(seqs[0])[:, None], labels)

@@ -117,8 +117,7 @@ def draw(model, folder, digits=(3, 0, 7, 2)):
     folded (the circuit, every gate its own op)."""
     import viz  # the drawing package; the core never imports it
 
-    picture = make_model(fused=False)  # a composite copy of the trained model
-    picture.load_state_dict(model.state_dict())
+    picture = model  # fused: tr.trace opens its calls into every step and gate
     src, lens, tin, tout = batch([pair_of(list(digits))])
     logits = picture(src, tin, src_lengths=lens)
     loss = tr.F.cross_entropy(logits, tout, ignore_index=PAD)

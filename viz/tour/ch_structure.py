@@ -10,7 +10,7 @@ from tinygrad_rnn.data.toy import AMBIGUOUS_WORDS, ambiguous_tagging_corpus
 from tinygrad_rnn.handbptt import check_lstm_bptt
 from tinygrad_rnn.nn import pad_sequences
 from viz.tour import data
-from viz.tour.common import accuracy, fit, mean_curve, picture_copy, repeats
+from viz.tour.common import accuracy, fit, mean_curve, repeats
 
 EQ = '<span class="eq">{}</span>'
 
@@ -100,8 +100,8 @@ def seq2seq(tour, ch) -> None:
     for label, n in hits.items():
         ch.number(f"{label}: exact match on {len(test)} held-out pairs", n / len(test))
     ch.number("pairs where beam's log-probability >= greedy's", f"{not_worse} of {len(test)}")
-    picture = picture_copy(model, data.seq2seq_model)
-    loss = data.seq2seq_loss(picture, [data.pair_of([3, 0, 7, 2])], 1.0, None)
+    # the trained (fused) model itself: its trace opens into every step and gate
+    loss = data.seq2seq_loss(model, [data.pair_of([3, 0, 7, 2])], 1.0, None)
     loss.backward(retain_grads=True)
     g = tr.trace(loss)
     tour.view(ch, "unrolled", g, "unrolled", "\"3072\" -> \"273\": encoder steps, the bridge "

@@ -11,7 +11,7 @@ from tinygrad_rnn.handbptt import check_elman_bptt, elman_tape
 from tinygrad_rnn.nn import pad_sequences
 from tinygrad_rnn.nn.models.hopfield import ascii_states, flip_signs, hamming
 from viz.tour import data
-from viz.tour.common import accuracy, fit, picture_copy, repeats
+from viz.tour.common import accuracy, fit, repeats
 
 EQ = '<span class="eq">{}</span>'
 
@@ -112,13 +112,13 @@ def patterns(tour, ch) -> None:
 def _draw_patterns(tour, ch, tagger, clf, gen) -> None:
     ids = np.array([[1], [3], [3]])
     for key, model, run, caption in (
-            ("many_to_many", picture_copy(tagger, _tagger),
+            ("many_to_many", tagger,
              lambda m: tr.F.cross_entropy(m(ids), np.array([[0], [0], [1]])),
              "Many-to-many: an output and a loss at every step"),
-            ("many_to_one", picture_copy(clf, _classifier),
+            ("many_to_one", clf,
              lambda m: tr.F.cross_entropy(m(ids), [0]),
              "Many-to-one: one output after the last step"),
-            ("one_to_many", picture_copy(gen, _generator),
+            ("one_to_many", gen,
              lambda m: tr.F.cross_entropy(m(np.eye(4)[[1]], ids), ids),
              "One-to-many: v fed at every step and as h0; y^(t-1) fed back")):
         loss = run(model)

@@ -29,13 +29,6 @@ def accuracy(logits, targets, mask=None) -> float:
     return float(hit[mask].mean() if mask is not None else hit.mean())
 
 
-def picture_copy(trained, make):
-    """A composite (every gate its own node) copy of a trained fused model, for pictures."""
-    copy = make(False)
-    copy.load_state_dict(trained.state_dict())
-    return copy
-
-
 def mean_curve(losses: list, parts: int = 4) -> list:
     """The loss curve as ``parts`` means (first part .. last part), for a numbers table."""
     chunks = np.array_split(np.asarray(losses, dtype=float), parts)
