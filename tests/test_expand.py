@@ -221,3 +221,20 @@ def test_tree_pictures_of_a_level_batched_model_are_the_per_node_ones(name):
         texts.append([_rounded(viz.draw(g, view=v, max_nodes=5000).source)
                       for v in ("tree", "backward")])
     assert texts[0] == texts[1]
+
+
+def test_dropout_between_layers_is_replayed_with_the_fused_masks():
+    """In training mode the rerun applies the fused call's own dropout masks, step by step, so
+    the opened graph computes the same outputs and gradients."""
+    m = tr.nn.GRU(3, 4, num_layers=2, dropout=0.5, rng=0)
+    x = tr.Tensor(np.random.default_rng(1).standard_normal((5, 2, 3)), requires_grad=True)
+    out, _ = m(x)
+    loss = (out * out).sum()
+    loss.backward(retain_grads=True)
+    g = tr.trace(loss, max_values=10_000)
+    root = g.nodes[g.roots[0]]
+    assert abs(root.value["values"][0] - loss.item()) < 1e-12
+    assert sum(n.op == "dropout" for n in g.nodes) == 5  # one per step between the layers
+    x_node = next(n for n in g.nodes if n.kind == "param" and n.shape == [5, 2, 3])
+    uses = sum(np.reshape(e.grad["values"], x.shape) for e in g.edges if e.src == x_node.id)
+    np.testing.assert_allclose(uses, x.grad, rtol=0, atol=1e-12)  # the rerun's per-step uses

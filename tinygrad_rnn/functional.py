@@ -218,5 +218,9 @@ def dropout(x: Tensor, p: float, rng: np.random.Generator, training: bool = True
                          f"{type(rng).__name__} (make one with np.random.default_rng(seed))")
     if not training or p == 0.0:
         return x
-    mask = rng.random(x.shape) >= p
-    return apply(ops.dropout, (x,), {"mask": mask, "p": float(p)})
+    return apply(ops.dropout, (x,), {"mask": dropout_mask(x.shape, p, rng), "p": float(p)})
+
+
+def dropout_mask(shape, p: float, rng: np.random.Generator) -> np.ndarray:
+    """The kept elements of :func:`dropout`: True with probability 1 - p (bool, ``shape``)."""
+    return rng.random(shape) >= p

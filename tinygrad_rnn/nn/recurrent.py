@@ -168,7 +168,8 @@ class _Recurrent(Module):
                                             for i in range(self.N_STATES)))
             layer_in = outs[0] if len(outs) == 1 else F.concat(outs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
-                drops[layer] = self._rng.random(layer_in.shape) >= self.dropout
+                # F.dropout's rule, with the mask kept: the rerun applies it step by step
+                drops[layer] = F.dropout_mask(layer_in.shape, self.dropout, self._rng)
                 layer_in = apply(ops.dropout, (layer_in,),
                                  {"mask": drops[layer], "p": self.dropout})
         expansion.record([layer_in, *(s for f in finals for s in f)],
