@@ -80,7 +80,7 @@ def test_seq2seq(tmp_path, capsys):
     assert (tmp_path / "seq2seq.npz").exists()
     svg = assert_pictures(tmp_path, "seq2seq", ("unrolled", "folded"), steps=range(4))
     assert "encoder" in svg["unrolled"] and "decoder" in svg["unrolled"]
-    assert "bridge" in svg["folded"]
+    assert "bridge" in svg["folded"]  # the decoder's s^(0) = tanh(W C + b), drawn as its h0
 
 
 def test_gradient_flow(tmp_path, capsys):

@@ -31,7 +31,7 @@ from tinygrad_rnn.functional import concat, split, stack, where
 from tinygrad_rnn.gradcheck import gradcheck
 from tinygrad_rnn.graph import Edge, Graph, Node
 from tinygrad_rnn.tape import detect_anomaly, is_grad_enabled, no_grad, scope
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, initial_state
 from tinygrad_rnn.threads import blas_threads
 from tinygrad_rnn.tracing import trace
 
@@ -40,8 +40,8 @@ __version__ = "0.2.0"
 __all__ = [
     "Tensor", "functional", "F", "analysis", "data", "nn", "optim", "bptt", "decode", "handbptt",
     "tbptt", "truncation_cost", "concat", "stack", "split", "where", "no_grad", "scope",
-    "detect_anomaly", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace", "Graph",
-    "Node", "Edge", "gradcheck", "TinyGradRNNError", "ShapeError", "DTypeError", "ArgumentError",
-    "GradError", "GraphFormatError", "AnomalyError", "ParseError", "MissingDependencyError",
-    "blas_threads",
+    "detect_anomaly", "is_grad_enabled", "set_default_dtype", "get_default_dtype", "trace",
+    "initial_state", "Graph", "Node", "Edge", "gradcheck", "TinyGradRNNError", "ShapeError",
+    "DTypeError", "ArgumentError", "GradError", "GraphFormatError", "AnomalyError", "ParseError",
+    "MissingDependencyError", "blas_threads",
 ]

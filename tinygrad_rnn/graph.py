@@ -4,7 +4,8 @@
 The Graph is what every picture is drawn from (``viz`` reads only this, or its ``to_dict()``):
 
 * a node per recorded op (its output value included) and per leaf (``param`` if it requires grad,
-  ``input`` otherwise, ``cut`` for a truncated-BPTT boundary made by ``detach(cut=True)``);
+  ``input`` otherwise, ``cut`` for a truncated-BPTT boundary made by ``detach(cut=True)``,
+  ``state`` for an initial state that receives a gradient, marked by ``tr.initial_state``);
 * an edge per *use* of a value, carrying the gradient that use contributed when backward ran with
   ``retain_grads=True``. For a weight W shared over T steps these are the seeds' per-step copies:
   edge t carries nabla_{W^(t)} L, and the W node's grad is their sum (eq. 6-7).
@@ -29,7 +30,7 @@ SCHEMA_VERSION = 1
 @dataclass
 class Node:
     id: int
-    kind: str  # "op" | "param" | "input" | "cut"
+    kind: str  # "op" | "param" | "input" | "cut" | "state"
     op: str | None
     name: str | None
     shape: list

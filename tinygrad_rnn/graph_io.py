@@ -17,7 +17,7 @@ from operator import itemgetter, methodcaller
 from tinygrad_rnn.errors import GraphFormatError
 
 MAX_GRAPH_BYTES = 512 * 2**20  # a 4,000-node LSTM graph is ~10 MB; past this, refuse up front
-NODE_KINDS = ("op", "param", "input", "cut")
+NODE_KINDS = ("op", "param", "input", "cut", "state")
 EDGE_KINDS = ("data", "cut")
 SUMMARY_NUMBERS = ("min", "max", "mean", "norm")
 

@@ -20,7 +20,7 @@ from tinygrad_rnn.errors import GradError, ShapeError
 from tinygrad_rnn.nn.steps import lstm_step
 from tinygrad_rnn.ops.elementwise import stable_sigmoid as _sig
 from tinygrad_rnn.tape import scope
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, initial_state
 from tinygrad_rnn.tracing import trace
 
 
@@ -80,8 +80,8 @@ def elman_tape(U, W, V, b, c, xs, ys, h0=None) -> tuple:
     """The same network on the tape, one scope per step. Returns (loss, params dict, h, o)."""
     P = {k: Tensor(np.asarray(v, dtype=np.float64), requires_grad=True, name=k)
          for k, v in zip("UWVbc", (U, W, V, b, c))}
-    h = Tensor(np.zeros(P["W"].shape[0]) if h0 is None else np.asarray(h0, np.float64),
-               name="h0")
+    h = initial_state(Tensor(np.zeros(P["W"].shape[0]) if h0 is None
+                             else np.asarray(h0, np.float64), name="h0"))
     hs, os_, loss = [], [], None
     for t, (x, y) in enumerate(zip(np.asarray(xs, np.float64), np.asarray(ys))):
         with scope("elman", step=t):

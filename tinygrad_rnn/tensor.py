@@ -73,7 +73,7 @@ def apply(op, inputs: tuple, params: dict) -> Tensor:
     # Tensor._make inlined: this runs once per op
     t = _new(Tensor)
     t.data = out
-    t.grad = t.name = t._cut = None
+    t.grad = t.name = t._cut = t._state = None
     if True in needs and _grad_enabled.get():
         t.requires_grad = True
         t._node = OpNode(op, inputs, params, saved, needs, _frame.get())
@@ -130,7 +130,7 @@ class Tensor:
     grad: ndarray of the same shape after ``backward()``, accumulated until zeroed.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_node", "_cut", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "_node", "_cut", "_state", "__weakref__")
     __array_ufunc__ = None  # ndarray <op> Tensor defers to Tensor's reflected operators
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None, dtype=None):
@@ -142,12 +142,13 @@ class Tensor:
         self.name = name
         self._node = None
         self._cut = None
+        self._state = None  # a leaf's role as an initial state: tr.initial_state
 
     @classmethod
     def _make(cls, data: np.ndarray, node) -> Tensor:
         t = object.__new__(cls)
         t.data = data
-        t.grad = t.name = t._cut = None
+        t.grad = t.name = t._cut = t._state = None
         t.requires_grad = node is not None
         t._node = node
         return t
@@ -295,3 +296,24 @@ class Tensor:
 
     # Tensors are compared by identity (they are graph nodes); use .data for values.
     __hash__ = object.__hash__
+
+
+def initial_state(x, role: str = "h0"):
+    """Say that leaf ``x`` starts a recurrence (h^(0), c^(0), a Hopfield net's start pattern):
+    ``tr.trace`` records it with kind ``"state"`` (``"input"`` when it needs no gradient) and
+    ``meta["role"] = role``, so pictures draw it as an input that receives a gradient, not as a
+    weight shared by every step. Returns ``x``. The recurrent layers mark the h0/c0 they are
+    given; hand-written loops may call this (unmarked, ``viz`` infers it from the graph).
+
+    >>> h = tr.initial_state(tr.Tensor(np.zeros(H), requires_grad=True, name="h0"))
+    """
+    if not isinstance(x, Tensor):
+        raise DTypeError(f"initial_state: argument 'x' must be a Tensor; got {type(x).__name__}")
+    if x._node is not None:
+        raise ArgumentError("initial_state: argument 'x' must be a leaf (made by tr.Tensor); got "
+                            f"the output of op '{x._node.op.name}' (it is recorded where it was "
+                            "made: no mark needed)")
+    if not isinstance(role, str) or not role:
+        raise ArgumentError(f"initial_state: argument 'role' must be a non-empty str; got {role!r}")
+    x._state = role
+    return x

@@ -81,6 +81,8 @@ def _post_order(roots, resolve=None) -> list:
 def _leaf_kind(t) -> str:
     if t._cut is not None:
         return "cut"
+    if t._state is not None and t.requires_grad:
+        return "state"
     return "param" if t.requires_grad else "input"
 
 
@@ -109,6 +111,8 @@ def _node_of(i: int, t, max_values: int, site: str | None) -> Node:
         meta["site"] = site
     elif t._cut is not None:
         meta["cut"] = True
+    elif t._state is not None:
+        meta["role"] = t._state
     return Node(
         id=i, kind="op" if node is not None else _leaf_kind(t),
         op=node.op.name if node is not None else None, name=t.name,

@@ -205,7 +205,7 @@ class GraphIndex:
         what = nd.get("name") or nd.get("op") or "op"
         role = meta.get("role")
         if role is not None:
-            rname = _role_name(clean(role))
+            rname = role_name(clean(role))
             parts.append(rname if self._is_role_output(i) and not nd.get("name")
                          else f"{rname}.{what}")
         else:
@@ -241,7 +241,7 @@ class GraphIndex:
         return tuple(self.meta(i, k) for k in keys)
 
 
-def _role_name(role: str) -> str:
+def role_name(role: str) -> str:
     # gate_f -> f_gate reads like the textbooks ("forget gate f"); other roles stay as given.
     if role.startswith("gate_") and len(role) > 5:
         return f"{role[5:]}_gate"

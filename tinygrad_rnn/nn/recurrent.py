@@ -24,7 +24,7 @@ from tinygrad_rnn.nn.layers import check_size
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.nn.steps import bias_or_zeros, gru_step, lstm_step, rnn_step
 from tinygrad_rnn.tape import scope
-from tinygrad_rnn.tensor import Tensor, apply
+from tinygrad_rnn.tensor import Tensor, apply, initial_state
 
 
 def check_lengths(lengths, func: str, T: int, B: int, min_length: int = 0):
@@ -109,8 +109,7 @@ class _Recurrent(Module):
             per_dir = []
             for d in range(self.num_directions):
                 k = layer * self.num_directions + d
-                with scope(f"l{layer}" + ("_reverse" if d else ""), layer=layer,
-                           direction="reverse" if d else "forward"):
+                with _layer_scope(layer, d):
                     outs, states = self._run_direction(
                         xs, tuple(s[k] for s in init), params[k], masks, d == 1)
                 per_dir.append(outs)
@@ -159,8 +158,7 @@ class _Recurrent(Module):
                 w_ih, w_hh, b_ih, b_hh = params[k]
                 args = (layer_in, *(s[k] for s in init), w_ih, w_hh, bias_or_zeros(b_ih, w_ih),
                         bias_or_zeros(b_hh, w_hh))
-                with scope(f"l{layer}" + ("_reverse" if d else ""), layer=layer,
-                           direction="reverse" if d else "forward"):
+                with _layer_scope(layer, d):
                     packed = apply(self.SEQ_OP, args, {**op_params, "reverse": d == 1})
                     with scope(role="h"):
                         outs.append(packed[:T, :, :H])
@@ -236,20 +234,24 @@ class _Recurrent(Module):
         dtype = self.weight_ih_l0.dtype
         out = []
         for i, s in enumerate(given):
-            if s is None:
-                zero = Tensor._make(np.zeros((B, H), dtype=dtype), None)
-                zero.name = ("h0", "c0")[i]  # a readable label in pictures
-                out.append([zero] * LD)
+            role = ("h0", "c0")[i]
+            if s is None:  # one per layer and direction: each row's picture starts with its own
+                out.append([_zero_state((B, H), dtype, role) for _ in range(LD)])
                 continue
             s = s if isinstance(s, Tensor) else Tensor(np.asarray(s), dtype=dtype)
             want = (LD, H) if unbatched else (LD, B, H)
             if s.shape != want:
-                arg = ("h0", "c0")[i]
-                raise ShapeError(f"{type(self).__name__}.forward: initial state '{arg}' must "
+                raise ShapeError(f"{type(self).__name__}.forward: initial state '{role}' must "
                                  f"have shape (num_layers * num_directions, batch, hidden) = "
                                  f"{want}; got {s.shape}")
+            if s.is_leaf:  # recorded, so pictures draw it as an input, not a weight
+                initial_state(s, role)
             s = s.reshape(LD, 1, H) if unbatched else s
-            out.append([s[k] for k in range(LD)])
+            per = []
+            for k in range(LD):  # each layer's slice is recorded as that layer's initial state
+                with _layer_scope(*divmod(k, self.num_directions), role=role):
+                    per.append(s[k])
+            out.append(per)
         return out
 
     def _pack(self, output, finals, unbatched):
@@ -317,3 +319,16 @@ class GRU(_Recurrent):
 
     def _step(self, x_t, states, params):
         return (gru_step(x_t, states[0], params, self.reset_after),)
+
+
+def _layer_scope(layer: int, d: int, **meta) -> scope:
+    """The scope of one layer and direction: ``l<layer>[_reverse]``, with layer and direction."""
+    return scope(f"l{layer}" + ("_reverse" if d else ""), layer=layer,
+                 direction="reverse" if d else "forward", **meta)
+
+
+def _zero_state(shape: tuple, dtype, role: str) -> Tensor:
+    """A default initial state: zeros, named and marked as one (``tr.initial_state``)."""
+    zero = Tensor._make(np.zeros(shape, dtype=dtype), None)
+    zero.name = role
+    return initial_state(zero, role)

@@ -25,7 +25,7 @@ from tinygrad_rnn.nn.layers import Embedding, Linear
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.nn.recurrent import GRU, LSTM, RNN
 from tinygrad_rnn.tape import scope
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, initial_state
 
 _KINDS = {"rnn": (RNN, RNNCell), "lstm": (LSTM, LSTMCell), "gru": (GRU, GRUCell)}
 
@@ -69,17 +69,22 @@ class Seq2Seq(Module):
         enc_out, enc_state = self.encoder(x, lengths=src_lengths)
         h_n = enc_state[0] if self.cell == "lstm" else enc_state
         D = 2 if self.encoder.bidirectional else 1
-        C = F.concat([h_n[k] for k in range(D)], axis=-1) if D == 2 else h_n[0]  # (B, c_size)
+        with scope(role="context"):  # seed 001's context C: what the decoder is told
+            C = F.concat([h_n[k] for k in range(D)], axis=-1) if D == 2 else h_n[0]  # (B, c)
         B = src.shape[1]
         H = self.decoder.hidden_size
-        with scope("bridge", role="context"):
+        with scope("bridge", role="h0"):  # the decoder's initial state s^(0) = tanh(W C + b)
             h0 = (self.bridge(C).tanh() if self.bridge is not None
-                  else Tensor(np.zeros((B, H), dtype=C.dtype)))
+                  else initial_state(Tensor(np.zeros((B, H), dtype=C.dtype)), "h0"))
         lengths = np.full(B, src.shape[0]) if src_lengths is None else np.asarray(src_lengths)
         mask = np.arange(src.shape[0])[None, :] < lengths[:, None]  # (B, S)
-        memory = enc_out.transpose(1, 0, 2) if self.attention else None  # (B, S, c_size)
+        memory = None
+        if self.attention:
+            with scope(role="memory"):  # the encoder states attention reads at every step
+                memory = enc_out.transpose(1, 0, 2)  # (B, S, c_size)
         if self.cell == "lstm":
-            return (h0, Tensor(np.zeros((B, H), dtype=C.dtype)), C, memory, mask)
+            c0 = initial_state(Tensor(np.zeros((B, H), dtype=C.dtype)), "c0")
+            return (h0, c0, C, memory, mask)
         return (h0, C, memory, mask)
 
     # ---- one decoder step --------------------------------------------------------------------
@@ -88,7 +93,8 @@ class Seq2Seq(Module):
         *hs, C, memory, mask = state
         x = self.tgt_embed(np.asarray(tokens))
         if self.context != "init":
-            x = F.concat([x, C], axis=-1)
+            with scope(role="x"):  # the cell's input x^(t) = [embed(y^(t-1)); C]
+                x = F.concat([x, C], axis=-1)
         if self.cell == "lstm":
             hs = list(self.decoder(x, (hs[0], hs[1])))
         else:

@@ -47,10 +47,11 @@ def rnn_step(x: Tensor, h: Tensor, p: tuple, nonlinearity: str = "tanh", fused: 
         out = apply(ops.rnn_cell, args, {"nonlinearity": nonlinearity})
         expansion.record([out], lambda: [rnn_step(x, h, p, nonlinearity)], anchor)
         return out
-    with scope(role="a"):
-        a = _affine(x, h, p)
-    with scope(role="h"):
-        return a.tanh() if nonlinearity == "tanh" else a.relu()
+    with scope(cell="rnn"):  # the ops of one cell: the grid's box
+        with scope(role="a"):
+            a = _affine(x, h, p)
+        with scope(role="h"):
+            return a.tanh() if nonlinearity == "tanh" else a.relu()
 
 
 def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
@@ -67,23 +68,24 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
             h2, c2 = F.split(hc, 2, axis=-1)
         expansion.record([h2, c2], lambda: lstm_step(x, h, c, p), anchor)
         return h2, c2
-    with scope(role="gates"):
-        z = _affine(x, h, p)
-        zi, zf, zg, zo = _named(F.split(z, 4, axis=-1), ("z_i", "z_f", "z_g", "z_o"))
-    with scope(role="gate_i"):
-        i = zi.sigmoid()
-    with scope(role="gate_f"):
-        f = zf.sigmoid()
-    with scope(role="gate_g"):
-        g = zg.tanh()
-    with scope(role="gate_o"):
-        o = zo.sigmoid()
-    with scope(role="c"):
-        keep, write = _named([f * c, i * g], ("f*c_prev", "i*g"))
-        c2 = keep + write
-    with scope(role="h"):
-        h2 = o * c2.tanh()
-    return h2, c2
+    with scope(cell="lstm"):  # the ops of one cell: the grid's box
+        with scope(role="gates"):
+            z = _affine(x, h, p)
+            zi, zf, zg, zo = _named(F.split(z, 4, axis=-1), ("z_i", "z_f", "z_g", "z_o"))
+        with scope(role="gate_i"):
+            i = zi.sigmoid()
+        with scope(role="gate_f"):
+            f = zf.sigmoid()
+        with scope(role="gate_g"):
+            g = zg.tanh()
+        with scope(role="gate_o"):
+            o = zo.sigmoid()
+        with scope(role="c"):
+            keep, write = _named([f * c, i * g], ("f*c_prev", "i*g"))
+            c2 = keep + write
+        with scope(role="h"):
+            h2 = o * c2.tanh()
+        return h2, c2
 
 
 def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bool = False):
@@ -97,25 +99,35 @@ def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bo
         out = apply(ops.gru_cell, args, {"reset_after": bool(reset_after)})
         expansion.record([out], lambda: [gru_step(x, h, p, reset_after)], anchor)
         return out
+    with scope(cell="gru"):  # the ops of one cell: the grid's box
+        w_hh, b_hh = p[1], bias_or_zeros(p[3], p[1])
+        H = w_hh.shape[1]
+        with scope(role="gates"):
+            ir, iz, i_n, hr, hz, h_n = _gru_projections(x, h, p, reset_after)
+        with scope(role="gate_r"):
+            r = (ir + hr).sigmoid()
+        with scope(role="gate_z"):
+            z = (iz + hz).sigmoid()
+        with scope(role="gate_n"):
+            if reset_after:
+                n = (i_n + r * h_n).tanh()
+            else:
+                n = (i_n + F.linear(r * h, w_hh[2 * H:], b_hh[2 * H:])).tanh()
+        with scope(role="h"):
+            return n + z * (h - n)
+
+
+def _gru_projections(x, h, p, reset_after: bool) -> tuple:
+    """The GRU's x- and h-projections split per gate: (x_r, x_z, x_n, h_r, h_z, h_n); h_n is
+    None for reset_after=False (W_hn multiplies r * h there, after the reset gate)."""
     w_ih, w_hh, b_ih, b_hh = p
     H = w_hh.shape[1]
-    with scope(role="gates"):
-        ir, iz, i_n = _named(F.split(F.linear(x, w_ih, bias_or_zeros(b_ih, w_ih)), 3, axis=-1),
-                             ("x_r", "x_z", "x_n"))
-        if reset_after:
-            hr, hz, h_n = _named(F.split(F.linear(h, w_hh, bias_or_zeros(b_hh, w_hh)), 3, axis=-1),
-                                 ("h_r", "h_z", "h_n"))
-        else:
-            b_rz = bias_or_zeros(b_hh, w_hh)[: 2 * H]
-            hr, hz = _named(F.split(F.linear(h, w_hh[: 2 * H], b_rz), 2, -1), ("h_r", "h_z"))
-    with scope(role="gate_r"):
-        r = (ir + hr).sigmoid()
-    with scope(role="gate_z"):
-        z = (iz + hz).sigmoid()
-    with scope(role="gate_n"):
-        if reset_after:
-            n = (i_n + r * h_n).tanh()
-        else:
-            n = (i_n + F.linear(r * h, w_hh[2 * H:], bias_or_zeros(b_hh, w_hh)[2 * H:])).tanh()
-    with scope(role="h"):
-        return n + z * (h - n)
+    xs = _named(F.split(F.linear(x, w_ih, bias_or_zeros(b_ih, w_ih)), 3, axis=-1),
+                ("x_r", "x_z", "x_n"))
+    if reset_after:
+        hs = _named(F.split(F.linear(h, w_hh, bias_or_zeros(b_hh, w_hh)), 3, axis=-1),
+                    ("h_r", "h_z", "h_n"))
+        return (*xs, *hs)
+    b_rz = bias_or_zeros(b_hh, w_hh)[: 2 * H]
+    hs = _named(F.split(F.linear(h, w_hh[: 2 * H], b_rz), 2, -1), ("h_r", "h_z"))
+    return (*xs, *hs, None)

@@ -25,6 +25,7 @@ from tinygrad_rnn.nn.init import as_rng, uniform_param
 from tinygrad_rnn.nn.layers import Embedding, check_size
 from tinygrad_rnn.nn.tree_encoder import TreeEncoder
 from tinygrad_rnn.nn.tree_fused import fused
+from tinygrad_rnn.tape import scope
 from tinygrad_rnn.tensor import Tensor
 
 
@@ -190,21 +191,26 @@ class TreeLSTM(TreeEncoder):
             self.b_f = _zeros(H, "b_f", self.W_x.dtype)
 
     def leaf(self, x: Tensor):
-        i, o, u = F.split(F.linear(x, self.W_x, self.b_x), 3, axis=1)
+        with scope(role="gates"):
+            i, o, u = F.split(F.linear(x, self.W_x, self.b_x), 3, axis=1)
         return self._finish(i, o, u, None)
 
     def compose(self, kids: Tensor):
         """kids (n, m * 2H) = [h_1; c_1; ...; h_m; c_m] -> ([h; c] (n, 2H), h (n, H))."""
         n, H = kids.shape[0], self.hidden_size
         h, c = F.split(kids.reshape(n, -1, 2 * H), 2, axis=2)  # (n, m, H) each
-        if self.variant == "nary":
-            z = F.linear(h.reshape(n, 2 * H), self.U, self.b)
-            i, o, u, f = F.split(z, [H, H, H, 2 * H], axis=1)
-            f = f.sigmoid().reshape(n, 2, H)
-        else:
-            i, o, u = F.split(F.linear(h.sum(axis=1), self.U_iou, self.b_iou), 3, axis=1)
-            f = F.linear(h, self.U_f, self.b_f).sigmoid()
-        return self._finish(i, o, u, (f * c).sum(axis=1))
+        with scope(role="gates"):
+            if self.variant == "nary":
+                z = F.linear(h.reshape(n, 2 * H), self.U, self.b)
+                i, o, u, f = F.split(z, [H, H, H, 2 * H], axis=1)
+            else:
+                i, o, u = F.split(F.linear(h.sum(axis=1), self.U_iou, self.b_iou), 3, axis=1)
+                f = F.linear(h, self.U_f, self.b_f)
+        with scope(role="gate_f"):  # one forget gate per child: (n, m, H)
+            f = f.sigmoid().reshape(n, 2, H) if self.variant == "nary" else f.sigmoid()
+        with scope(role="c"):
+            fc = (f * c).sum(axis=1)
+        return self._finish(i, o, u, fc)
 
     def compose_tree(self, leaf_state: Tensor, schedule):
         """Binary ("nary"): every node as one ``tree_lstm`` op, leaf [h; c] (N0, 2H) -> h (N, H).
@@ -216,10 +222,16 @@ class TreeLSTM(TreeEncoder):
     @staticmethod
     def _finish(i, o, u, fc):
         """c = sigma(i) * tanh(u) [+ sum_k f_k c_k], h = sigma(o) * tanh(c)."""
-        c = i.sigmoid() * u.tanh()
-        if fc is not None:
-            c = c + fc
-        h = o.sigmoid() * c.tanh()
+        with scope(role="gate_i"):
+            i = i.sigmoid()
+        with scope(role="gate_u"):
+            u = u.tanh()
+        with scope(role="gate_o"):
+            o = o.sigmoid()
+        with scope(role="c"):
+            c = i * u if fc is None else i * u + fc
+        with scope(role="h"):
+            h = o * c.tanh()
         return F.concat([h, c], axis=1), h
 
     def extra_repr(self) -> str:

@@ -114,13 +114,18 @@ def _state_sites(gi: GraphIndex, row: list, step: list) -> dict:
 
 
 def _cell(gi: GraphIndex, r, t, ops: list, row: list, step: list, sites: set) -> Cell:
-    """The ops of place (r, t) that its state outputs depend on, found backwards from them."""
-    place = set(ops)
+    """The ops of place (r, t) recorded as one cell (``meta["cell"]``, the library's cells), or
+    else those its state outputs depend on, found backwards from them (hand-written loops)."""
     last = {}
     for i in ops:  # ids ascend: the last op of a role wins
         role = gi.meta(i, "role")
         if role in ("h", "c", "mask"):
             last[role] = i
+    recorded = [i for i in ops if gi.meta(i, "cell") is not None or gi.meta(i, "role") == "mask"]
+    if "h" in last and any(gi.meta(i, "cell") is not None for i in recorded):
+        c = last.get("c")
+        return Cell(r, t, recorded, last["h"], c if c != last["h"] else None)
+    place = set(ops)
     # the states: the last ops of role h and c when recorded (a loss summed across steps is
     # read by the next step too, but it is no state), else what later steps read
     outs = {v for k, v in last.items() if k in ("h", "c")}

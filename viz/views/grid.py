@@ -35,6 +35,7 @@ from viz._style import (
 )
 from viz.graph_index import GraphIndex
 from viz.views._cells import Grid, direction_key
+from viz.views.grid_initial import initial_boxes
 from viz.views.grid_open import opened_nodes
 from viz.views.grid_weights import weight_rows
 
@@ -92,6 +93,7 @@ def plan_grid(gi: GraphIndex, grid: Grid, *, gradients: bool, runs: list, opened
             p.hidden[(runs[k][0], t)] = k
     p.cols = _columns(p)
     _cell_boxes(p)
+    initial_boxes(p, Box)
     _extra_boxes(p)
     opened_nodes(p, Box)
     weight_rows(p, Box)
@@ -196,6 +198,10 @@ def _run_label(p: Plan, box: Box, cell, k: int) -> None:
     box.role = "op"
 
 
+# recorded roles drawn under the seeds' names: seq2seq's context C and attention's memory
+ROLE_NAMES = {"context": "C", "memory": "memory (attended)"}
+
+
 def extra_name(gi: GraphIndex, members: list, first_row: bool) -> tuple:
     """(name, role) of a box of extras: x for what feeds the lowest cells, L for a loss, a
     leaf's own name, a role, else the module (last scope part) and the op."""
@@ -217,13 +223,7 @@ def extra_name(gi: GraphIndex, members: list, first_row: bool) -> tuple:
     i = ops[-1]
     role = gi.meta(i, "role")
     if role is not None:
-        return str(role), "op"
-    reads = {(gi.meta(e["dst"], "role"), str(gi.meta(e["dst"], "scope") or "").split("/")[-1])
-             for e in gi.outs[i]}
-    if any(r == "context" for r, _ in reads):  # what the bridge reads: seed 001's context C
-        return "C", "op"
-    if reads and gi.meta(i, "step") is None and all(sc == "attention" for _, sc in reads):
-        return "memory (attended)", "op"
+        return ROLE_NAMES.get(role, str(role)), "op"
     return op_name(gi, ops if len(ops) > 1 else [i]), "op"
 
 
@@ -245,7 +245,7 @@ def _extra_boxes(p: Plan) -> None:
     of: dict = {}
     leaves = []
     for i in range(len(gi)):
-        if grid.cell_of[i] is not None or gi.kind(i) == "param":
+        if grid.cell_of[i] is not None or gi.kind(i) == "param" or p.owner[i] is not None:
             continue
         if gi.kind(i) != "op":
             leaves.append(i)

@@ -67,7 +67,7 @@ def emit(p, name: str, title, rankdir: str):
         if b.did not in in_rows:
             _node(g, p, b, seen_ids)
     _edges(g, p, rows)
-    _align(g, rows)
+    _align(g, p, rows)
     if p.folded:
         _delays(g, p, rows)
     g.members = {_dom(p.boxes[d], seen_ids): sorted(b.members)
@@ -112,8 +112,9 @@ def _edges(g, p, rows) -> None:
             t = p.owner[d]
             if s is None or t is None or s == t or s.startswith("w"):
                 continue
-            c_path = any(c.c == e["src"] for c in (p.grid.cells.get(p.grid.cell_of[e["src"]]),)
-                         if c is not None)
+            c_path = gi.meta(e["src"], "role") == "c0" or any(
+                c.c == e["src"] for c in (p.grid.cells.get(p.grid.cell_of[e["src"]]),)
+                if c is not None)
             key = (s, t, c_path, e.get("kind") == "cut")
             merged.setdefault(key, []).append(e)
     for (s, t, c_path, cut), es in sorted(merged.items(), key=lambda kv: _edge_order(kv[0])):
@@ -136,16 +137,24 @@ def _num(did: str) -> int:
     return int(digits[0]) if digits else -1
 
 
-def _align(g, rows) -> None:
+def _align(g, p, rows) -> None:
     """Keep the rows stacked and their columns aligned: an invisible edge from each box of a
     row to the box in the same position of the next row, and between consecutive boxes of a
     row (Graphviz keeps a rank's order along its flat edges)."""
     for boxes in rows:
         for a, b in zip(boxes, boxes[1:]):
             g.edge(a.did, b.did, style="invis")
+    rows = [[b for b in boxes if not b.did.startswith("init")] for boxes in rows]
     for low, high in zip(rows, rows[1:]):
         for a, b in zip(low, high):
             g.edge(a.did, b.did, style="invis", weight="8")
+    inits: dict = {}  # the initial states of one loop and side: one above the other
+    for b in sorted(p.boxes.values(), key=lambda b: b.did):
+        if b.did.startswith("init"):
+            inits.setdefault(b.col, []).append(b.did)
+    for dids in inits.values():
+        for a, b in zip(dids, dids[1:]):
+            g.edge(a, b, style="invis", weight="8")
 
 
 DELAY = {"shape": "square", "style": "filled", "fillcolor": "black", "color": "black",
@@ -156,7 +165,8 @@ def _delays(g, p, rows) -> None:
     """Seed 000's black square on each folded row's recurrence: the value one step earlier."""
     for k, boxes in enumerate(rows):
         for b in boxes[1:]:
-            if len({t for (r, t) in p.grid.cells if r == b.row}) < 2:
+            if not b.did.startswith("run") or \
+                    len({t for (r, t) in p.grid.cells if r == b.row}) < 2:
                 continue
             d = f"delay{k}"
             g.node(d, id=f"delay-{k}", tooltip="delay: the value from the previous step", **DELAY)

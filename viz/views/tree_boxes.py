@@ -26,7 +26,7 @@ from viz._style import (
     sup,
     td,
 )
-from viz.graph_index import GraphIndex
+from viz.graph_index import GraphIndex, role_name
 from viz.views.scene import graph_attrs
 from viz.views.tree import _outputs, _preorder, _structure, _tree_nodes
 
@@ -130,9 +130,17 @@ def _boxes(gi: GraphIndex, tn: list, order: list, kids: dict, out: dict, opened:
     return owner, boxes
 
 
+TREE_ROLES = ("leaf", "compose", "classify")  # where in the tree; other roles: what in a node
+
+
 def _op_name(gi: GraphIndex, i: int) -> str:
+    """``f_gate · sigmoid`` for an op recorded with a role inside a node, else its op name."""
     nd = gi.nodes[i]
-    return str(nd.get("name") or nd.get("op") or gi.kind(i))
+    what = str(nd.get("name") or nd.get("op") or gi.kind(i))
+    role = gi.meta(i, "role")
+    if gi.kind(i) == "op" and role is not None and role not in TREE_ROLES:
+        return f"{role_name(str(role))} \u00b7 {what}"
+    return what
 
 
 def _single(gi, boxes: dict, owner: list, i: int, name: str) -> None:

@@ -26,7 +26,7 @@ from tinygrad_rnn.errors import ArgumentError, DTypeError, ShapeError
 from tinygrad_rnn.nn.layers import check_size
 from tinygrad_rnn.nn.module import Module
 from tinygrad_rnn.tape import scope
-from tinygrad_rnn.tensor import Tensor
+from tinygrad_rnn.tensor import Tensor, initial_state
 
 MODES = ("synchronous", "asynchronous")
 
@@ -166,6 +166,8 @@ class HopfieldNetwork(Module):
             raise ArgumentError(f"{func}: argument 'steps' must be a positive int; got {steps!r}")
         if not beta > 0:
             raise ArgumentError(f"{func}: argument 'beta' must be > 0; got {beta!r}")
+        if s.is_leaf:  # s^(0): drawn as an input (with its gradient), not as a weight
+            initial_state(s, "s0")
         states = []
         for t in range(1, steps + 1):
             with scope("hopfield", step=t):
