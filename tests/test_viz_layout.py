@@ -149,3 +149,18 @@ def test_folded_has_one_delay_per_recurrent_state(cls, states):
         assert len(re.findall(rf"^\t\w+ -> {d} ", src, flags=re.M)) == 1
     if cls is tr.nn.GRU:  # h^(t-1) feeds several gate ops through the one marker
         assert len(marks["d0"]) >= 2
+
+
+# -- an opened step stays between its neighbours --------------------------------------------------
+
+def test_an_opened_step_is_drawn_in_its_place_with_its_copies_in_the_row():
+    src = viz.draw(elman(T=4), view="unrolled", expand=1).source
+    row = src.split("subgraph row0")[1].split("}")[0]
+    order = [ln.strip().split(" ")[0] for ln in row.splitlines()
+             if ln.strip().startswith(("b", "open", "c", "n", "init"))]
+    steps = [k for k, did in enumerate(order) if did.startswith(("b", "open"))]
+    assert [order[k][:4] for k in steps][1] == "open", order  # h(0), [step 1], h(2), h(3)
+    k = order.index(next(d for d in order if d.startswith("open")))
+    copies = [d for d in order if d.startswith("c")]
+    assert copies and all(order.index(d) < k for d in copies)  # W^(1), U^(1), b^(1): there too
+    assert all(order.index(d) > steps[0] for d in copies)  # ... after h(0)

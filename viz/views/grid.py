@@ -57,6 +57,7 @@ class Box:
     html: str | None = None
     pos: tuple = ()  # left-to-right order inside its row
     copy_of: tuple | None = None  # a copy W^(t): (its edge, the op that reads it)
+    holds: list = field(default_factory=list)  # boxes kept right above this one (invisible)
 
     @property
     def dom_id(self) -> str:

@@ -69,6 +69,27 @@ def opened_nodes(p, Box) -> None:
             p.boxes[box.did] = box
             p.owner[i] = box.did
         _copies(p, Box, cell, key)
+        _place_holder(p, Box, key)
+
+
+def _place_holder(p, Box, key) -> None:
+    """An invisible point in the cell's row at its step: the opened ops hang above it in their
+    column, so the step is drawn between its neighbours (without it Graphviz put the opened
+    column after the row's last cell)."""
+    did = f"open{p.grid.rows.index(key[0])}_{len([b for b in p.boxes if b.startswith('open')])}"
+    box = Box(did, p.grid.cells[key].h, [], [""], [], row=key[0], col=_col(p, key),
+              pos=sort_key(key[1]))
+    box.attrs = {"style": "invis", "shape": "point", "width": "0.01", "height": "0.01"}
+    members = set(p.grid.cells[key].members)
+    box.holds = [f"n{i}" for i in sorted(members)  # the cell's first ops: nothing of it below
+                 if not any(e["src"] in members for e in p.gi.ins[i])]
+    for e in (e for i in sorted(members) for e in p.gi.ins[i] if e["src"] not in members):
+        q = e["src"]  # the cell's weight copies and input leaves sit in the row at its step
+        put = f"c{q}_{e['dst']}_{e.get('arg', 0)}" if p.gi.kind(q) == "param" else \
+            p.owner[q] if p.gi.kind(q) != "op" else None
+        if put in p.boxes and p.boxes[put].row is None:
+            p.boxes[put].row, p.boxes[put].pos = key[0], box.pos
+    p.boxes[did] = box
 
 
 def _col(p, key) -> str | None:
