@@ -28,6 +28,16 @@ def _named(tensors, names):
     return tensors
 
 
+def activate(gates) -> list:
+    """[(name, pre-activation, "sigmoid" | "tanh")] -> the activations, each recorded with role
+    ``gate_<name>`` (the pictures colour and name gates by it)."""
+    out = []
+    for name, z, fn in gates:
+        with scope(role=f"gate_{name}"):
+            out.append(getattr(z, fn)())
+    return out
+
+
 def _affine(x, h, p):
     """a = (x W_ih^T + b_ih) + (h W_hh^T + b_hh) as one ``affine`` node (seed eq. 1), whose
     inputs are x, h and the four parameters: half the nodes of two linears and an add, the same
@@ -72,14 +82,8 @@ def lstm_step(x: Tensor, h: Tensor, c: Tensor, p: tuple, fused: bool = False):
         with scope(role="gates"):
             z = _affine(x, h, p)
             zi, zf, zg, zo = _named(F.split(z, 4, axis=-1), ("z_i", "z_f", "z_g", "z_o"))
-        with scope(role="gate_i"):
-            i = zi.sigmoid()
-        with scope(role="gate_f"):
-            f = zf.sigmoid()
-        with scope(role="gate_g"):
-            g = zg.tanh()
-        with scope(role="gate_o"):
-            o = zo.sigmoid()
+        i, f, g, o = activate([("i", zi, "sigmoid"), ("f", zf, "sigmoid"), ("g", zg, "tanh"),
+                               ("o", zo, "sigmoid")])
         with scope(role="c"):
             keep, write = _named([f * c, i * g], ("f*c_prev", "i*g"))
             c2 = keep + write

@@ -23,6 +23,7 @@ from tinygrad_rnn import ops
 from tinygrad_rnn.errors import ArgumentError
 from tinygrad_rnn.nn.init import as_rng, uniform_param
 from tinygrad_rnn.nn.layers import Embedding, check_size
+from tinygrad_rnn.nn.steps import activate
 from tinygrad_rnn.nn.tree_encoder import TreeEncoder
 from tinygrad_rnn.nn.tree_fused import fused
 from tinygrad_rnn.tape import scope
@@ -222,12 +223,7 @@ class TreeLSTM(TreeEncoder):
     @staticmethod
     def _finish(i, o, u, fc):
         """c = sigma(i) * tanh(u) [+ sum_k f_k c_k], h = sigma(o) * tanh(c)."""
-        with scope(role="gate_i"):
-            i = i.sigmoid()
-        with scope(role="gate_u"):
-            u = u.tanh()
-        with scope(role="gate_o"):
-            o = o.sigmoid()
+        i, u, o = activate([("i", i, "sigmoid"), ("u", u, "tanh"), ("o", o, "sigmoid")])
         with scope(role="c"):
             c = i * u if fc is None else i * u + fc
         with scope(role="h"):
