@@ -67,6 +67,8 @@ class GraphIndex:
     def _initial_states(self) -> list:
         """Leaves recorded as parameters (``requires_grad``) that are really inputs with a
         gradient: an initial state s^(0), h0, c0 (a Hopfield net's noisy start pattern).
+        The library's layers record theirs (kind ``state``, ``tr.initial_state``); this finds
+        them in hand-written loops that do not say, and in graphs saved before the record.
 
         Rule: a weight is shared across steps, so it is drawn once with per-step copies; a
         leaf used at one step only, in slots that later steps fill with the previous step's
