@@ -8,11 +8,15 @@ reverse of it. Fused calls are opened here (:mod:`expansion`).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinygrad_rnn.errors import ArgumentError, DTypeError
 from tinygrad_rnn.expansion import open_calls
 from tinygrad_rnn.graph import Edge, Graph, Node
+from tinygrad_rnn.kernels._jit import jit_enabled
+from tinygrad_rnn.kernels.summary import moments, sums
 
 
 def jsonable(v):
@@ -38,19 +42,48 @@ def jsonable(v):
 def summarize(arr: np.ndarray, max_values: int) -> dict:
     """{shape, min, max, mean, norm} (and "values" when small) of an array, in float64.
 
-    Runs for every node and edge of a trace, so it calls the array's own reductions (the
-    ``np.min``-style wrappers cost more than the reductions themselves on small arrays), and
-    :func:`trace` sets ``np.errstate`` once around all of them (entering it costs ~18 us)."""
-    a = np.asarray(arr, dtype=np.float64).reshape(-1)
+    Runs for every node and edge of a trace (~10k arrays for a 200-step LSTM), so float arrays
+    take one Numba pass (:mod:`tinygrad_rnn.kernels.summary`) and only the rest — other dtypes,
+    NaN/Inf, an overflowing sum, JIT off — NumPy's reductions, which :func:`trace` runs under
+    one ``np.errstate`` (entering it costs ~18 us): NaN and Inf give the same summaries either
+    way."""
     d = {"shape": list(arr.shape)}
-    if a.size:  # overflow in a @ a gives inf, which is the norm's honest value
-        d.update(min=float(a.min()), max=float(a.max()), mean=float(a.sum() / a.size),
-                 norm=float(np.sqrt(a @ a)))
-    else:
-        d["norm"] = 0.0
-    if a.size <= max_values:
-        d["values"] = a.ravel().tolist()
+    stats = _kernel_stats(arr) if arr.size else None
+    if stats is None:
+        a = np.asarray(arr, dtype=np.float64).reshape(-1)
+        if not a.size:
+            d["norm"] = 0.0
+            if max_values >= 0:
+                d["values"] = []
+            return d
+        # overflow in a @ a gives inf, which is the norm's honest value
+        stats = float(a.min()), float(a.max()), float(a.sum()), float(a @ a)
+    lo, hi, s, ss = stats
+    d.update(min=lo, max=hi, mean=s / arr.size, norm=math.sqrt(ss))
+    if arr.size <= max_values:
+        d["values"] = np.asarray(arr, dtype=np.float64).ravel().tolist()
     return d
+
+
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+_LONG = 4096  # from here on NumPy's vectorised min and max beat the kernel's scalar compares
+
+
+def _kernel_stats(arr: np.ndarray):
+    """(min, max, sum, sum of squares) of a non-empty float32/float64 array from the kernels,
+    or None when NumPy must do it (another dtype, JIT off, a non-finite sum: NaN, Inf or
+    overflow, whose propagation the kernel's compares would not match)."""
+    if arr.dtype not in _FLOATS or not jit_enabled():
+        return None
+    a = arr.ravel()  # contiguous: one compiled signature per dtype
+    if a.size < _LONG:
+        lo, hi, s, ss = moments(a)
+    else:
+        s, ss = sums(a)
+        lo, hi = float(a.min()), float(a.max())
+    if not (math.isfinite(s) and math.isfinite(ss)):
+        return None
+    return lo, hi, s, ss
 
 
 def _post_order(roots, resolve=None) -> list:
@@ -100,7 +133,40 @@ def _sites(created) -> dict:
     return sites
 
 
-def _node_of(i: int, t, max_values: int, site: str | None) -> Node:
+class _Summaries:
+    """summarize() for one trace, once per array: an edge's gradient is often the very array
+    its source holds as ``.grad`` (a value used once: ~27% of the summaries of a 200-step
+    LSTM). A repeat gets its own copy, so a graph stays plain data whose parts can be edited
+    independently."""
+
+    __slots__ = ("max_values", "done")
+
+    def __init__(self, max_values: int):
+        self.max_values = max_values
+        self.done: dict = {}  # id(array) -> (array, summary); holding it keeps the id unique
+
+    def __call__(self, arr):
+        if arr is None:
+            return None
+        hit = self.done.get(id(arr))
+        if hit is not None:
+            return {k: list(v) if type(v) is list else v for k, v in hit[1].items()}
+        d = summarize(arr, self.max_values)
+        self.done[id(arr)] = (arr, d)
+        return d
+
+
+_DTYPE_NAMES: dict = {}  # dtype -> name: numpy computes ``dtype.name`` in Python on each call
+
+
+def _dtype_name(dt) -> str:
+    name = _DTYPE_NAMES.get(dt)
+    if name is None:
+        name = _DTYPE_NAMES[dt] = dt.name
+    return name
+
+
+def _node_of(i: int, t, summ: _Summaries, site: str | None) -> Node:
     node = t._node
     meta: dict = {}
     if node is not None:
@@ -112,10 +178,9 @@ def _node_of(i: int, t, max_values: int, site: str | None) -> Node:
     return Node(
         id=i, kind="op" if node is not None else _leaf_kind(t),
         op=node.op.name if node is not None else None, name=t.name,
-        shape=list(t.shape), dtype=t.data.dtype.name,
+        shape=list(t.shape), dtype=_dtype_name(t.data.dtype),
         params={k: jsonable(v) for k, v in node.params.items()} if node is not None else {},
-        meta=meta, value=summarize(t.data, max_values),
-        grad=summarize(t.grad, max_values) if t.grad is not None else None)
+        meta=meta, value=summ(t.data), grad=summ(t.grad))
 
 
 def trace(*roots, max_values: int = 16, expand: bool = True) -> Graph:
@@ -147,12 +212,13 @@ def trace(*roots, max_values: int = 16, expand: bool = True) -> Graph:
     ids = {id(t): i for i, t in enumerate(order)}
     created = sorted((t for t in order if t._node is not None), key=key)
     sites = _sites(created)
+    summ = _Summaries(max_values)
     with np.errstate(all="ignore"):  # the summaries of NaN/Inf values are NaN/Inf, no warning
-        g = Graph(nodes=[_node_of(i, t, max_values, sites.get(id(t)))
+        g = Graph(nodes=[_node_of(i, t, summ, sites.get(id(t)))
                          for i, t in enumerate(order)],
                   roots=[ids[id(r)] for r in roots], order=[ids[id(t)] for t in created])
         for t in order:
-            _add_edges(g, t, ids, max_values, resolve)
+            _add_edges(g, t, ids, summ, resolve)
     return g
 
 
@@ -160,7 +226,7 @@ def _CREATED(t):  # noqa: N802 - a sort key, named as the constant it is
     return t._node.seq
 
 
-def _add_edges(g: Graph, t, ids: dict, max_values: int, resolve) -> None:
+def _add_edges(g: Graph, t, ids: dict, summ: _Summaries, resolve) -> None:
     """The edges into ``t``'s node: one per input (with the gradient that use sent back), or the
     cut edge into a truncated-BPTT boundary leaf."""
     node = t._node
@@ -173,6 +239,5 @@ def _add_edges(g: Graph, t, ids: dict, max_values: int, resolve) -> None:
         return
     grads = node.edge_grads or [None] * len(node.inputs)
     for arg, (x, gx) in enumerate(zip(node.inputs, grads)):
-        eg = summarize(gx, max_values) if gx is not None else None
         x = x if resolve is None else resolve(x)
-        g.edges.append(Edge(ids[id(x)], ids[id(t)], arg, grad=eg))
+        g.edges.append(Edge(ids[id(x)], ids[id(t)], arg, grad=summ(gx)))
