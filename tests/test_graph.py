@@ -153,3 +153,21 @@ def test_an_array_summarised_twice_gives_separate_copies():
     assert pairs
     for edge, node in pairs:
         assert edge is not node and edge["shape"] is not node["shape"]
+
+
+def test_trace_leaves_the_garbage_collector_as_it_found_it():
+    """trace pauses Python's cyclic collector while it allocates the graph (a speed measure):
+    on stays on, off stays off."""
+    import gc
+
+    loss = _elman()
+    was_on = gc.isenabled()
+    try:
+        gc.enable()
+        tr.trace(loss)
+        assert gc.isenabled()
+        gc.disable()
+        tr.trace(loss)
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was_on else gc.disable)()

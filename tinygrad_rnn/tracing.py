@@ -8,7 +8,9 @@ reverse of it. Fused calls are opened here (:mod:`expansion`).
 
 from __future__ import annotations
 
+import gc
 import math
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -202,6 +204,11 @@ def trace(*roots, max_values: int = 16, expand: bool = True) -> Graph:
     for i, r in enumerate(roots):
         if not hasattr(r, "_node"):
             raise DTypeError(f"trace: argument #{i} must be a Tensor; got {type(r).__name__}")
+    with _collector_paused():
+        return _trace(roots, max_values, expand)
+
+
+def _trace(roots: tuple, max_values: int, expand: bool) -> Graph:
     resolve, key = None, _CREATED
     if expand:
         opened = open_calls(_post_order(roots))
@@ -220,6 +227,23 @@ def trace(*roots, max_values: int = 16, expand: bool = True) -> Graph:
         for t in order:
             _add_edges(g, t, ids, summ, resolve)
     return g
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while a trace runs. A trace allocates ~50k
+    objects (the graph, and a fused call's rerun, which dies with the trace) and makes no
+    cyclic garbage; left on, the collector rescans them ~80 times and promotes them all to
+    the oldest generation, where they bring on full collections (~0.1 s each in a process that
+    has imported Numba). Restored as found: a nested or concurrent trace leaves it to the
+    outermost one."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _CREATED(t):  # noqa: N802 - a sort key, named as the constant it is
