@@ -91,26 +91,34 @@ def _kernel_stats(arr: np.ndarray):
 def _post_order(roots, resolve=None) -> list:
     """Tensors reachable from ``roots`` (all inputs, not only grad-requiring ones), each after its
     inputs; iterative, with inputs visited in argument order for determinism. ``resolve(t)``:
-    the tensor that stands for input ``t`` (an opened fused call's composite output)."""
-    order, done, on_stack = [], set(), set()
+    the tensor that stands for input ``t`` (an opened fused call's composite output).
+
+    Each stack entry holds an iterator over the inputs still to visit, so a node is looked at
+    once per input edge; Tensors hash by identity and key the set directly."""
+    order, seen = [], set()
     for root in roots:
-        stack = [(root, 0)]
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, _inputs(root, resolve))]
         while stack:
-            t, i = stack.pop()
-            key = id(t)
-            if key in done:
-                continue
-            inputs = t._node.inputs if t._node is not None else ()
-            if i < len(inputs):
-                stack.append((t, i + 1))
-                child = inputs[i] if resolve is None else resolve(inputs[i])
-                if id(child) not in done and id(child) not in on_stack:
-                    on_stack.add(id(child))
-                    stack.append((child, 0))
-                continue
-            done.add(key)
-            order.append(t)
+            t, rest = stack[-1]
+            for child in rest:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, _inputs(child, resolve)))
+                    break
+            else:  # every input is placed: t comes next
+                stack.pop()
+                order.append(t)
     return order
+
+
+def _inputs(t, resolve):
+    node = t._node
+    if node is None:
+        return iter(())
+    return iter(node.inputs) if resolve is None else map(resolve, node.inputs)
 
 
 def _leaf_kind(t) -> str:
@@ -131,7 +139,7 @@ def _sites(created) -> dict:
         key = (f.scope, f.meta.get("step"), f.meta.get("tree_node"), t._node.op.name)
         n = counts.get(key, 0)
         counts[key] = n + 1
-        sites[id(t)] = f"{f.scope}/{key[3]}#{n}" if f.scope else f"{key[3]}#{n}"
+        sites[t] = f"{f.scope}/{key[3]}#{n}" if f.scope else f"{key[3]}#{n}"
     return sites
 
 
@@ -210,20 +218,20 @@ def trace(*roots, max_values: int = 16, expand: bool = True) -> Graph:
 
 def _trace(roots: tuple, max_values: int, expand: bool) -> Graph:
     resolve, key = None, _CREATED
+    order = _post_order(roots)
     if expand:
-        opened = open_calls(_post_order(roots))
-        if opened.subst:
+        opened = open_calls(order)
+        if opened.subst:  # the walk again, through the composite outputs
             resolve, key = opened.resolve, lambda t: opened.order_key(t._node)
             roots = tuple(resolve(r) for r in roots)
-    order = _post_order(roots, resolve)
-    ids = {id(t): i for i, t in enumerate(order)}
+            order = _post_order(roots, resolve)
+    ids = {t: i for i, t in enumerate(order)}  # Tensors hash by identity
     created = sorted((t for t in order if t._node is not None), key=key)
     sites = _sites(created)
     summ = _Summaries(max_values)
     with np.errstate(all="ignore"):  # the summaries of NaN/Inf values are NaN/Inf, no warning
-        g = Graph(nodes=[_node_of(i, t, summ, sites.get(id(t)))
-                         for i, t in enumerate(order)],
-                  roots=[ids[id(r)] for r in roots], order=[ids[id(t)] for t in created])
+        g = Graph(nodes=[_node_of(i, t, summ, sites.get(t)) for i, t in enumerate(order)],
+                  roots=[ids[r] for r in roots], order=[ids[t] for t in created])
         for t in order:
             _add_edges(g, t, ids, summ, resolve)
     return g
@@ -258,10 +266,11 @@ def _add_edges(g: Graph, t, ids: dict, summ: _Summaries, resolve) -> None:
         src = t._cut() if t._cut is not None else None
         if src is not None and resolve is not None:
             src = resolve(src)
-        if src is not None and id(src) in ids:  # the boundary is inside this picture
-            g.edges.append(Edge(ids[id(src)], ids[id(t)], 0, kind="cut"))
+        if src is not None and src in ids:  # the boundary is inside this picture
+            g.edges.append(Edge(ids[src], ids[t], 0, kind="cut"))
         return
     grads = node.edge_grads or [None] * len(node.inputs)
+    dst, edges = ids[t], g.edges
     for arg, (x, gx) in enumerate(zip(node.inputs, grads)):
         x = x if resolve is None else resolve(x)
-        g.edges.append(Edge(ids[id(x)], ids[id(t)], arg, grad=summ(gx)))
+        edges.append(Edge(ids[x], dst, arg, grad=summ(gx)))
