@@ -49,25 +49,25 @@ def summarize(arr: np.ndarray, max_values: int) -> dict:
     NaN/Inf, an overflowing sum, JIT off — NumPy's reductions, which :func:`trace` runs under
     one ``np.errstate`` (entering it costs ~18 us): NaN and Inf give the same summaries either
     way."""
-    d = {"shape": list(arr.shape)}
-    stats = _kernel_stats(arr) if arr.size else None
+    n = arr.size
+    stats = _kernel_stats(arr) if n else None
     if stats is None:
-        a = np.asarray(arr, dtype=np.float64).reshape(-1)
-        if not a.size:
-            d["norm"] = 0.0
+        if not n:
+            d = {"shape": list(arr.shape), "norm": 0.0}
             if max_values >= 0:
                 d["values"] = []
             return d
+        a = np.asarray(arr, dtype=np.float64).reshape(-1)
         # overflow in a @ a gives inf, which is the norm's honest value
         stats = float(a.min()), float(a.max()), float(a.sum()), float(a @ a)
     lo, hi, s, ss = stats
-    d.update(min=lo, max=hi, mean=s / arr.size, norm=math.sqrt(ss))
-    if arr.size <= max_values:
+    d = {"shape": list(arr.shape), "min": lo, "max": hi, "mean": s / n, "norm": math.sqrt(ss)}
+    if n <= max_values:
         d["values"] = np.asarray(arr, dtype=np.float64).ravel().tolist()
     return d
 
 
-_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
 _LONG = 4096  # from here on NumPy's vectorised min and max beat the kernel's scalar compares
 
 
@@ -75,7 +75,8 @@ def _kernel_stats(arr: np.ndarray):
     """(min, max, sum, sum of squares) of a non-empty float32/float64 array from the kernels,
     or None when NumPy must do it (another dtype, JIT off, a non-finite sum: NaN, Inf or
     overflow, whose propagation the kernel's compares would not match)."""
-    if arr.dtype not in _FLOATS or not jit_enabled():
+    dt = arr.dtype  # builtin dtypes are singletons: identity is the cheap test
+    if (dt is not _F64 and dt is not _F32) or not jit_enabled():
         return None
     a = arr.ravel()  # contiguous: one compiled signature per dtype
     if a.size < _LONG:
