@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -110,9 +111,14 @@ def _reference(a) -> dict:
     np.array(2.5), np.arange(7), np.array([True, False, True])],
     ids=["f64", "f32-small", "f64-long", "transposed", "f32-long", "0-d", "int", "bool"])
 def test_summaries_match_numpy(arr):
-    from tinygrad_rnn.tracing import summarize
+    from tinygrad_rnn.kernels._jit import jit_enabled
+    from tinygrad_rnn.tracing import _kernel_stats, summarize
 
     d = summarize(arr, max_values=16)
+    # float arrays take the one-pass kernel, also with a dtype object that is not numpy's own
+    # (equal dtypes need not be the same object: pickled, newbyteorder("="), made by Numba)
+    same = arr.astype(pickle.loads(pickle.dumps(arr.dtype)))
+    assert (_kernel_stats(same) is not None) == (arr.dtype.kind == "f" and jit_enabled())
     assert d["shape"] == list(arr.shape)
     for k, v in _reference(arr).items():
         assert d[k] == pytest.approx(v, rel=1e-12, abs=1e-300), k

@@ -75,8 +75,8 @@ def _kernel_stats(arr: np.ndarray):
     """(min, max, sum, sum of squares) of a non-empty float32/float64 array from the kernels,
     or None when NumPy must do it (another dtype, JIT off, a non-finite sum: NaN, Inf or
     overflow, whose propagation the kernel's compares would not match)."""
-    dt = arr.dtype  # builtin dtypes are singletons: identity is the cheap test
-    if (dt is not _F64 and dt is not _F32) or not jit_enabled():
+    dt = arr.dtype  # compared, not by identity: equal dtypes need not be one object
+    if (dt != _F64 and dt != _F32) or not jit_enabled():
         return None
     a = arr.ravel()  # contiguous: one compiled signature per dtype
     if a.size < _LONG:
