@@ -17,7 +17,7 @@ import numpy as np
 from tinygrad_rnn.errors import ArgumentError, DTypeError
 from tinygrad_rnn.expansion import open_calls
 from tinygrad_rnn.graph import Edge, Graph, Node
-from tinygrad_rnn.kernels._jit import jit_enabled
+from tinygrad_rnn.kernels._jit import jit_enabled, warm
 from tinygrad_rnn.kernels.summary import moments, sums
 
 
@@ -45,10 +45,10 @@ def summarize(arr: np.ndarray, max_values: int) -> dict:
     """{shape, min, max, mean, norm} (and "values" when small) of an array, in float64.
 
     Runs for every node and edge of a trace (~10k arrays for a 200-step LSTM), so float arrays
-    take one Numba pass (:mod:`tinygrad_rnn.kernels.summary`) and only the rest — other dtypes,
-    NaN/Inf, an overflowing sum, JIT off — NumPy's reductions, which :func:`trace` runs under
-    one ``np.errstate`` (entering it costs ~18 us): NaN and Inf give the same summaries either
-    way."""
+    take one Numba pass (:mod:`tinygrad_rnn.kernels.summary`) once Numba runs in the process,
+    and only the rest — other dtypes, NaN/Inf, an overflowing sum, JIT off — NumPy's
+    reductions, which :func:`trace` runs under one ``np.errstate`` (entering it costs ~18 us):
+    NaN and Inf give the same summaries either way, finite ones agree to a few ulps."""
     n = arr.size
     stats = _kernel_stats(arr) if n else None
     if stats is None:
@@ -58,8 +58,10 @@ def summarize(arr: np.ndarray, max_values: int) -> dict:
                 d["values"] = []
             return d
         a = np.asarray(arr, dtype=np.float64).reshape(-1)
-        # overflow in a @ a gives inf, which is the norm's honest value
-        stats = float(a.min()), float(a.max()), float(a.sum()), float(a @ a)
+        # overflow in the sum of squares gives inf, which is the norm's honest value; long
+        # arrays stay out of BLAS, whose threads wait for busy cores (README, "tracing.py")
+        ss = a @ a if n < _LONG else np.einsum("i,i->", a, a)
+        stats = float(a.min()), float(a.max()), float(a.sum()), float(ss)
     lo, hi, s, ss = stats
     d = {"shape": list(arr.shape), "min": lo, "max": hi, "mean": s / n, "norm": math.sqrt(ss)}
     if n <= max_values:
@@ -73,10 +75,11 @@ _LONG = 4096  # from here on NumPy's vectorised min and max beat the kernel's sc
 
 def _kernel_stats(arr: np.ndarray):
     """(min, max, sum, sum of squares) of a non-empty float32/float64 array from the kernels,
-    or None when NumPy must do it (another dtype, JIT off, a non-finite sum: NaN, Inf or
-    overflow, whose propagation the kernel's compares would not match)."""
+    or None when NumPy must do it (another dtype, JIT off, no kernel run yet in this process:
+    loading Numba for this alone costs ~1 s, more than a 200-step trace saves; a non-finite
+    sum: NaN, Inf or overflow, whose propagation the kernel's compares would not match)."""
     dt = arr.dtype  # compared, not by identity: equal dtypes need not be one object
-    if (dt != _F64 and dt != _F32) or not jit_enabled():
+    if (dt != _F64 and dt != _F32) or not (warm() and jit_enabled()):
         return None
     a = arr.ravel()  # contiguous: one compiled signature per dtype
     if a.size < _LONG:
