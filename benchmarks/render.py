@@ -4,12 +4,20 @@ drawn by ``viz.draw(view="unrolled")`` and rendered to SVG by ``viz.render``.
 The default (fused) layer is traced by rerunning its composite cells (``tr.trace`` opens the
 fused call), so it is compared with tracing and drawing the same layer built with
 ``fused=False``, which records the composite graph while training: ratio = default / composite.
+Both sides time ``viz.draw(tr.trace(loss), view="unrolled")``: the trace (the rerun, for the
+default layer; a summary per value and gradient; the Graph) and the drawing up to the
+``graphviz.Digraph`` (its DOT text; no renderer runs). ``python -m benchmarks.render`` prints
+the rows and where the time goes (:func:`phases`); numbers are in benchmarks/README.md.
 """
 
 from __future__ import annotations
 
+import argparse
+import gc
 import importlib
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +54,7 @@ def render_rows(V: int, H: int, T: int, repeat: int) -> list[Row]:
     graph = tr.trace(loss)
     t = interleave({"composite": lambda: viz.draw(tr.trace(loss), view="unrolled"),
                     "default": lambda: viz.draw(tr.trace(fast), view="unrolled")},
-                   repeat, 1, warmup=1)
+                   repeat, 1, warmup=1, before=gc.collect)
     t_trace = median_time(lambda: tr.trace(loss), repeat)
     t_draw = median_time(lambda: viz.draw(graph, view="unrolled"), repeat)
     digraph = viz.draw(graph, view="unrolled")
@@ -68,3 +76,48 @@ def render_rows(V: int, H: int, T: int, repeat: int) -> list[Row]:
     rows.append(Row(group, "viz.render(svg)", "—", "default", "float64", "ms", t_render * 1e3,
                     note=f"renderer: {Path(str(renderers[0])).name}"))
     return rows
+
+
+def phases(V: int, H: int, T: int, rounds: int) -> dict:
+    """Median ms of each part of trace + draw, parts interleaved round by round: the rerun's
+    composite forward and its backward (what the default layer adds), the composite and the
+    default trace, and the drawing. The collector is collected before each part and left on."""
+    from tinygrad_rnn.expansion import open_calls
+    from tinygrad_rnn.tracing import _post_order
+
+    viz = _viz()
+    loss, fast = _lstm_loss(V, H, T), _lstm_loss(V, H, T, fused=True)
+    graph, fused_order = tr.trace(fast), _post_order([fast])
+    opened = []
+
+    parts = {"rerun forward": lambda: opened.append(open_calls(fused_order, grads=False)),
+             "rerun backward": lambda: opened.pop().backprop(),
+             "trace, composite": lambda: tr.trace(loss),
+             "trace, default": lambda: tr.trace(fast)}
+    if viz is not None:
+        parts["draw (unrolled)"] = lambda: viz.draw(graph, view="unrolled")
+    out: dict = {k: [] for k in parts}
+    for r in range(rounds + 1):  # round 0 warms up
+        for name, fn in parts.items():
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            if r:
+                out[name].append((time.perf_counter() - t0) * 1e3)
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+def main(argv=None) -> None:
+    from benchmarks.report import markdown
+
+    ap = argparse.ArgumentParser(description="trace + draw of a long LSTM unroll")
+    ap.add_argument("--T", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args(argv)
+    print(markdown(render_rows(65, 100, args.T, args.rounds), [f"T={args.T}"]))
+    for name, ms in phases(65, 100, args.T, args.rounds).items():
+        print(f"{name:>18}: {ms:7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -46,7 +46,7 @@ class Config:
     import_runs: int = 7
     warm_runs: int = 3
     render_T: int = 200
-    render_repeat: int = 3
+    render_repeat: int = 5  # trace + draw rounds: ~0.4 s each, and the collector makes them noisy
     trees: int = 96
     tree_rounds: int = 11
     tree_dim: int = 100

@@ -31,9 +31,11 @@ class Timings:
 
 
 def interleave(fns: dict[str, Callable[[], object]], rounds: int, number: int,
-               warmup: int = 2) -> Timings:
+               warmup: int = 2, before: Callable[[], object] | None = None) -> Timings:
     """Time ``number`` calls of each function per round, functions interleaved within a round
-    (in alternating order)."""
+    (in alternating order). ``before()``, if given, runs untimed before each timed block (e.g.
+    ``gc.collect``, so a full collection that earlier blocks' garbage made due does not land
+    in whichever workload happens to come next)."""
     for fn in fns.values():
         for _ in range(warmup):  # JIT compilation, cache loads, allocator growth
             fn()
@@ -45,6 +47,8 @@ def interleave(fns: dict[str, Callable[[], object]], rounds: int, number: int,
         # timed as a pair, 0.48-0.54 in a fixed order among the others), so no workload should
         # always follow the same neighbour
         for name, fn in (order if r % 2 == 0 else order[::-1]):
+            if before is not None:
+                before()
             t0 = time.perf_counter()
             for _ in range(number):
                 fn()

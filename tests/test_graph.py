@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -94,3 +95,96 @@ def test_trace_argument_errors():
         tr.trace()
     with pytest.raises(tr.DTypeError, match="Tensor"):
         tr.trace(np.ones(3))
+
+
+@pytest.fixture(params=["kernel", "numpy"])
+def summary_path(request, monkeypatch):
+    """Both ways summaries are made: the Numba kernels (used once Numba runs in the process)
+    and NumPy's reductions (before that, or with the JIT off)."""
+    from tinygrad_rnn import tracing
+
+    monkeypatch.setattr(tracing, "warm", lambda: request.param == "kernel")
+    return request.param
+
+
+def _reference(a) -> dict:
+    a = np.asarray(a, dtype=np.float64).reshape(-1)
+    return {"min": a.min(), "max": a.max(), "mean": a.sum() / a.size, "norm": np.sqrt(a @ a)}
+
+
+@pytest.mark.parametrize("arr", [
+    np.random.default_rng(0).standard_normal((1, 100)),
+    np.random.default_rng(1).standard_normal(3).astype(np.float32),
+    np.random.default_rng(2).standard_normal((80, 70)),  # long: NumPy's min/max, kernel sums
+    np.random.default_rng(3).standard_normal((30, 40)).T,  # not contiguous
+    np.random.default_rng(4).standard_normal((70, 80)).astype(np.float32),
+    np.array(2.5), np.arange(7), np.array([True, False, True])],
+    ids=["f64", "f32-small", "f64-long", "transposed", "f32-long", "0-d", "int", "bool"])
+def test_summaries_match_numpy(arr, summary_path):
+    from tinygrad_rnn.kernels._jit import jit_enabled
+    from tinygrad_rnn.tracing import _kernel_stats, summarize
+
+    d = summarize(arr, max_values=16)
+    # float arrays take the one-pass kernel, also with a dtype object that is not numpy's own
+    # (equal dtypes need not be the same object: pickled, newbyteorder("="), made by Numba)
+    same = arr.astype(pickle.loads(pickle.dumps(arr.dtype)))
+    kernel = arr.dtype.kind == "f" and jit_enabled() and summary_path == "kernel"
+    assert (_kernel_stats(same) is not None) == kernel
+    assert d["shape"] == list(arr.shape)
+    for k, v in _reference(arr).items():
+        assert d[k] == pytest.approx(v, rel=1e-12, abs=1e-300), k
+    assert ("values" in d) == (arr.size <= 16)
+    if arr.size <= 16:
+        assert d["values"] == np.asarray(arr, dtype=np.float64).ravel().tolist()
+    assert summarize(np.zeros((0, 3)), 16) == {"shape": [0, 3], "norm": 0.0, "values": []}
+
+
+@pytest.mark.parametrize("n", [3, 5000], ids=["short", "long"])
+def test_summaries_of_nan_inf_and_overflow(n, summary_path):
+    """Non-finite values give the same summaries as NumPy's reductions (NaN everywhere for a
+    NaN; +-Inf, and an Inf norm when the squares overflow), short and long, no warning."""
+    from tinygrad_rnn.tracing import summarize
+
+    nan, inf = np.nan, np.inf
+
+    def filled(*head):
+        return np.concatenate([head, np.ones(n - len(head))])
+
+    with np.errstate(all="ignore"):  # as trace() runs them
+        s = summarize(filled(1.0, nan), 0)
+        assert all(np.isnan(s[k]) for k in ("min", "max", "mean", "norm"))
+        s = summarize(filled(-inf, 1.0), 0)
+        assert (s["min"], s["max"], s["mean"], s["norm"]) == (-inf, 1.0, -inf, inf)
+        s = summarize(filled(inf, -inf), 0)
+        assert (s["min"], s["max"], s["norm"]) == (-inf, inf, inf) and np.isnan(s["mean"])
+        s = summarize(filled(1e200, 1e200), 0)
+        assert s["norm"] == inf and s["max"] == 1e200 and np.isfinite(s["mean"])
+
+
+def test_an_array_summarised_twice_gives_separate_copies():
+    """A value used once sends its whole gradient back along its only edge: the edge's summary
+    is computed once but is a dict of its own."""
+    g = tr.trace(_elman())
+    pairs = [(e.grad, g.nodes[e.src].grad) for e in g.edges
+             if e.grad is not None and e.grad == g.nodes[e.src].grad]
+    assert pairs
+    for edge, node in pairs:
+        assert edge is not node and edge["shape"] is not node["shape"]
+
+
+def test_trace_leaves_the_garbage_collector_as_it_found_it():
+    """trace pauses Python's cyclic collector while it allocates the graph (a speed measure):
+    on stays on, off stays off."""
+    import gc
+
+    loss = _elman()
+    was_on = gc.isenabled()
+    try:
+        gc.enable()
+        tr.trace(loss)
+        assert gc.isenabled()
+        gc.disable()
+        tr.trace(loss)
+        assert not gc.isenabled()
+    finally:
+        (gc.enable if was_on else gc.disable)()

@@ -29,6 +29,15 @@ def test_numba_imported_when_a_kernel_runs():
     assert "numba" in _modules_after(code)
 
 
+def test_tracing_alone_does_not_start_numba():
+    """The trace's summary kernels are used once Numba runs anyway: loading it for a trace alone
+    would cost ~1 s, more than a long trace saves."""
+    code = ("import tinygrad_rnn as tr\n"
+            "x = tr.Tensor([[1.0, 2.0]], requires_grad=True)\n"
+            "loss = (x * x).sum(); loss.backward(retain_grads=True); tr.trace(loss)")
+    assert "numba" not in _modules_after(code)
+
+
 def _step(W, U, V, rng):
     h = tr.Tensor(np.zeros((4, 8)))
     loss = None

@@ -8,11 +8,17 @@ reverse of it. Fused calls are opened here (:mod:`expansion`).
 
 from __future__ import annotations
 
+import gc
+import math
+from contextlib import contextmanager
+
 import numpy as np
 
 from tinygrad_rnn.errors import ArgumentError, DTypeError
 from tinygrad_rnn.expansion import open_calls
 from tinygrad_rnn.graph import Edge, Graph, Node
+from tinygrad_rnn.kernels._jit import jit_enabled, warm
+from tinygrad_rnn.kernels.summary import moments, sums
 
 
 def jsonable(v):
@@ -38,44 +44,85 @@ def jsonable(v):
 def summarize(arr: np.ndarray, max_values: int) -> dict:
     """{shape, min, max, mean, norm} (and "values" when small) of an array, in float64.
 
-    Runs for every node and edge of a trace, so it calls the array's own reductions (the
-    ``np.min``-style wrappers cost more than the reductions themselves on small arrays), and
-    :func:`trace` sets ``np.errstate`` once around all of them (entering it costs ~18 us)."""
-    a = np.asarray(arr, dtype=np.float64).reshape(-1)
-    d = {"shape": list(arr.shape)}
-    if a.size:  # overflow in a @ a gives inf, which is the norm's honest value
-        d.update(min=float(a.min()), max=float(a.max()), mean=float(a.sum() / a.size),
-                 norm=float(np.sqrt(a @ a)))
-    else:
-        d["norm"] = 0.0
-    if a.size <= max_values:
-        d["values"] = a.ravel().tolist()
+    Runs for every node and edge of a trace (~10k arrays for a 200-step LSTM), so float arrays
+    take one Numba pass (:mod:`tinygrad_rnn.kernels.summary`) once Numba runs in the process,
+    and only the rest — other dtypes, NaN/Inf, an overflowing sum, JIT off — NumPy's
+    reductions, which :func:`trace` runs under one ``np.errstate`` (entering it costs ~18 us):
+    NaN and Inf give the same summaries either way, finite ones agree to a few ulps."""
+    n = arr.size
+    stats = _kernel_stats(arr) if n else None
+    if stats is None:
+        if not n:
+            d = {"shape": list(arr.shape), "norm": 0.0}
+            if max_values >= 0:
+                d["values"] = []
+            return d
+        a = np.asarray(arr, dtype=np.float64).reshape(-1)
+        # overflow in the sum of squares gives inf, which is the norm's honest value; long
+        # arrays stay out of BLAS, whose threads wait for busy cores (README, "tracing.py")
+        ss = a @ a if n < _LONG else np.einsum("i,i->", a, a)
+        stats = float(a.min()), float(a.max()), float(a.sum()), float(ss)
+    lo, hi, s, ss = stats
+    d = {"shape": list(arr.shape), "min": lo, "max": hi, "mean": s / n, "norm": math.sqrt(ss)}
+    if n <= max_values:
+        d["values"] = np.asarray(arr, dtype=np.float64).ravel().tolist()
     return d
+
+
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)
+_LONG = 4096  # from here on NumPy's vectorised min and max beat the kernel's scalar compares
+
+
+def _kernel_stats(arr: np.ndarray):
+    """(min, max, sum, sum of squares) of a non-empty float32/float64 array from the kernels,
+    or None when NumPy must do it (another dtype, JIT off, no kernel run yet in this process:
+    loading Numba for this alone costs ~1 s, more than a 200-step trace saves; a non-finite
+    sum: NaN, Inf or overflow, whose propagation the kernel's compares would not match)."""
+    dt = arr.dtype  # compared, not by identity: equal dtypes need not be one object
+    if (dt != _F64 and dt != _F32) or not (warm() and jit_enabled()):
+        return None
+    a = arr.ravel()  # contiguous: one compiled signature per dtype
+    if a.size < _LONG:
+        lo, hi, s, ss = moments(a)
+    else:
+        s, ss = sums(a)
+        lo, hi = float(a.min()), float(a.max())
+    if not (math.isfinite(s) and math.isfinite(ss)):
+        return None
+    return lo, hi, s, ss
 
 
 def _post_order(roots, resolve=None) -> list:
     """Tensors reachable from ``roots`` (all inputs, not only grad-requiring ones), each after its
     inputs; iterative, with inputs visited in argument order for determinism. ``resolve(t)``:
-    the tensor that stands for input ``t`` (an opened fused call's composite output)."""
-    order, done, on_stack = [], set(), set()
+    the tensor that stands for input ``t`` (an opened fused call's composite output).
+
+    Each stack entry holds an iterator over the inputs still to visit, so a node is looked at
+    once per input edge; Tensors hash by identity and key the set directly."""
+    order, seen = [], set()
     for root in roots:
-        stack = [(root, 0)]
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, _inputs(root, resolve))]
         while stack:
-            t, i = stack.pop()
-            key = id(t)
-            if key in done:
-                continue
-            inputs = t._node.inputs if t._node is not None else ()
-            if i < len(inputs):
-                stack.append((t, i + 1))
-                child = inputs[i] if resolve is None else resolve(inputs[i])
-                if id(child) not in done and id(child) not in on_stack:
-                    on_stack.add(id(child))
-                    stack.append((child, 0))
-                continue
-            done.add(key)
-            order.append(t)
+            t, rest = stack[-1]
+            for child in rest:
+                if child not in seen:
+                    seen.add(child)
+                    stack.append((child, _inputs(child, resolve)))
+                    break
+            else:  # every input is placed: t comes next
+                stack.pop()
+                order.append(t)
     return order
+
+
+def _inputs(t, resolve):
+    node = t._node
+    if node is None:
+        return iter(())
+    return iter(node.inputs) if resolve is None else map(resolve, node.inputs)
 
 
 def _leaf_kind(t) -> str:
@@ -98,11 +145,44 @@ def _sites(created) -> dict:
         key = (f.scope, f.meta.get("step"), f.meta.get("tree_node"), t._node.op.name)
         n = counts.get(key, 0)
         counts[key] = n + 1
-        sites[id(t)] = f"{f.scope}/{key[3]}#{n}" if f.scope else f"{key[3]}#{n}"
+        sites[t] = f"{f.scope}/{key[3]}#{n}" if f.scope else f"{key[3]}#{n}"
     return sites
 
 
-def _node_of(i: int, t, max_values: int, site: str | None) -> Node:
+class _Summaries:
+    """summarize() for one trace, once per array: an edge's gradient is often the very array
+    its source holds as ``.grad`` (a value used once: ~27% of the summaries of a 200-step
+    LSTM). A repeat gets its own copy, so a graph stays plain data whose parts can be edited
+    independently."""
+
+    __slots__ = ("max_values", "done")
+
+    def __init__(self, max_values: int):
+        self.max_values = max_values
+        self.done: dict = {}  # id(array) -> (array, summary); holding it keeps the id unique
+
+    def __call__(self, arr):
+        if arr is None:
+            return None
+        hit = self.done.get(id(arr))
+        if hit is not None:
+            return {k: list(v) if type(v) is list else v for k, v in hit[1].items()}
+        d = summarize(arr, self.max_values)
+        self.done[id(arr)] = (arr, d)
+        return d
+
+
+_DTYPE_NAMES: dict = {}  # dtype -> name: numpy computes ``dtype.name`` in Python on each call
+
+
+def _dtype_name(dt) -> str:
+    name = _DTYPE_NAMES.get(dt)
+    if name is None:
+        name = _DTYPE_NAMES[dt] = dt.name
+    return name
+
+
+def _node_of(i: int, t, summ: _Summaries, site: str | None) -> Node:
     node = t._node
     meta: dict = {}
     if node is not None:
@@ -116,10 +196,9 @@ def _node_of(i: int, t, max_values: int, site: str | None) -> Node:
     return Node(
         id=i, kind="op" if node is not None else _leaf_kind(t),
         op=node.op.name if node is not None else None, name=t.name,
-        shape=list(t.shape), dtype=t.data.dtype.name,
+        shape=list(t.shape), dtype=_dtype_name(t.data.dtype),
         params={k: jsonable(v) for k, v in node.params.items()} if node is not None else {},
-        meta=meta, value=summarize(t.data, max_values),
-        grad=summarize(t.grad, max_values) if t.grad is not None else None)
+        meta=meta, value=summ(t.data), grad=summ(t.grad))
 
 
 def trace(*roots, max_values: int = 16, expand: bool = True) -> Graph:
@@ -141,30 +220,53 @@ def trace(*roots, max_values: int = 16, expand: bool = True) -> Graph:
     for i, r in enumerate(roots):
         if not hasattr(r, "_node"):
             raise DTypeError(f"trace: argument #{i} must be a Tensor; got {type(r).__name__}")
+    with _collector_paused():
+        return _trace(roots, max_values, expand)
+
+
+def _trace(roots: tuple, max_values: int, expand: bool) -> Graph:
     resolve, key = None, _CREATED
+    order = _post_order(roots)
     if expand:
-        opened = open_calls(_post_order(roots))
-        if opened.subst:
+        opened = open_calls(order)
+        if opened.subst:  # the walk again, through the composite outputs
             resolve, key = opened.resolve, lambda t: opened.order_key(t._node)
             roots = tuple(resolve(r) for r in roots)
-    order = _post_order(roots, resolve)
-    ids = {id(t): i for i, t in enumerate(order)}
+            order = _post_order(roots, resolve)
+    ids = {t: i for i, t in enumerate(order)}  # Tensors hash by identity
     created = sorted((t for t in order if t._node is not None), key=key)
     sites = _sites(created)
+    summ = _Summaries(max_values)
     with np.errstate(all="ignore"):  # the summaries of NaN/Inf values are NaN/Inf, no warning
-        g = Graph(nodes=[_node_of(i, t, max_values, sites.get(id(t)))
-                         for i, t in enumerate(order)],
-                  roots=[ids[id(r)] for r in roots], order=[ids[id(t)] for t in created])
+        g = Graph(nodes=[_node_of(i, t, summ, sites.get(t)) for i, t in enumerate(order)],
+                  roots=[ids[r] for r in roots], order=[ids[t] for t in created])
         for t in order:
-            _add_edges(g, t, ids, max_values, resolve)
+            _add_edges(g, t, ids, summ, resolve)
     return g
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while a trace runs. A trace allocates ~50k
+    objects (the graph, and a fused call's rerun, which dies with the trace) and makes no
+    cyclic garbage; left on, the collector rescans them ~80 times and promotes them all to
+    the oldest generation, where they bring on full collections (~0.1 s each in a process that
+    has imported Numba). Restored as found: a nested or concurrent trace leaves it to the
+    outermost one."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _CREATED(t):  # noqa: N802 - a sort key, named as the constant it is
     return t._node.seq
 
 
-def _add_edges(g: Graph, t, ids: dict, max_values: int, resolve) -> None:
+def _add_edges(g: Graph, t, ids: dict, summ: _Summaries, resolve) -> None:
     """The edges into ``t``'s node: one per input (with the gradient that use sent back), or the
     cut edge into a truncated-BPTT boundary leaf."""
     node = t._node
@@ -172,11 +274,11 @@ def _add_edges(g: Graph, t, ids: dict, max_values: int, resolve) -> None:
         src = t._cut() if t._cut is not None else None
         if src is not None and resolve is not None:
             src = resolve(src)
-        if src is not None and id(src) in ids:  # the boundary is inside this picture
-            g.edges.append(Edge(ids[id(src)], ids[id(t)], 0, kind="cut"))
+        if src is not None and src in ids:  # the boundary is inside this picture
+            g.edges.append(Edge(ids[src], ids[t], 0, kind="cut"))
         return
     grads = node.edge_grads or [None] * len(node.inputs)
+    dst, edges = ids[t], g.edges
     for arg, (x, gx) in enumerate(zip(node.inputs, grads)):
-        eg = summarize(gx, max_values) if gx is not None else None
         x = x if resolve is None else resolve(x)
-        g.edges.append(Edge(ids[id(x)], ids[id(t)], arg, grad=eg))
+        edges.append(Edge(ids[x], dst, arg, grad=summ(gx)))

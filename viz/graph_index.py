@@ -21,6 +21,9 @@ def loop_group(loop) -> str | None:
     return None if loop is None else _LAYER_LOOP.sub("", str(loop))
 
 
+_PLAIN_TYPES = frozenset({type(None), str, int, float, bool})  # hv() keeps these as they are
+
+
 def hv(v):
     """A hashable, orderable stand-in for a JSON meta value."""
     if v is None or isinstance(v, (str, int, float, bool)):
@@ -85,9 +88,11 @@ class GraphIndex:
                      if crosses(e["src"], d)}
         out = []
         for i in range(len(self.nodes)):
+            if self.kinds[i] != "param":
+                continue
             uses = [e for e in self.outs[i] if e.get("kind", "data") == "data"]
             steps = {step[e["dst"]] for e in uses}
-            if self.kinds[i] == "param" and len(steps) == 1 and None not in steps \
+            if len(steps) == 1 and None not in steps \
                     and all(self._slot(e["dst"], e) in recurrent for e in uses):
                 out.append(i)
         return out
@@ -114,12 +119,15 @@ class GraphIndex:
             return self._places[keys]
         out: list = []
         kinds, metas = self.kinds, self.metas
+        plain = _PLAIN_TYPES.issuperset
         for i in range(len(self.nodes)):
             if kinds[i] != "op":
                 out.append(None)
                 continue
-            p = tuple(hv(metas[i].get(k)) for k in keys)
-            if all(x is None for x in p):
+            p = tuple(map(metas[i].get, keys))  # map, not a generator: runs per op node
+            if not plain(map(type, p)):
+                p = tuple(map(hv, p))
+            if p.count(None) == len(p):
                 srcs = [out[e["src"]] for e in self.ins[i] if kinds[e["src"]] == "op"]
                 p = srcs[0] if srcs and all(s == srcs[0] for s in srcs) else None
             out.append(p)

@@ -26,6 +26,7 @@ import threading
 FASTMATH = frozenset({"contract", "arcp", "reassoc", "nsz", "afn"})
 
 _lock = threading.Lock()
+_warm = False  # some kernel has been compiled or loaded in this process
 
 
 def _compile(py_func):
@@ -52,12 +53,14 @@ class Kernel:
         self.__wrapped__ = py_func  # help() and inspect see the kernel's own docstring
 
     def __call__(self, *args):
+        global _warm
         fn = self._compiled
         if fn is None:
             with _lock:
                 if self._compiled is None:
                     self._compiled = _compile(self.py_func)
             fn = self._compiled
+            _warm = True
         return fn(*args)
 
     @property
@@ -77,6 +80,14 @@ def jit_enabled() -> bool:
     Read once, like Numba itself reads it once at import.
     """
     return os.environ.get("NUMBA_DISABLE_JIT", "0").strip() in ("", "0")
+
+
+def warm() -> bool:
+    """Whether a kernel has already been called in this process. The first call pays for
+    importing Numba and starting its compiler (~1 s together, even with every kernel cached on
+    disk); an optional fast path that saves microseconds (the trace's summaries) takes its
+    kernel only once that is paid, so a small trace in a NumPy-only process stays instant."""
+    return _warm
 
 
 def kernel(py_func) -> Kernel:

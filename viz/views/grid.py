@@ -140,14 +140,17 @@ def _cell_boxes(p: Plan) -> None:
         k = p.hidden.get((r[0], t))
         did = f"run{k}_{grid.rows.index(r)}" if k is not None else f"b{cell.h}"
         box = p.boxes.get(did)
-        if box is None:
+        new = box is None
+        if new:
             box = p.boxes[did] = Box(did, cell.h, [], [], [], role="state h", row=r,
                                      col=cols[(r[0], t)], pos=sort_key(t))
         box.members += cell.members
         if k is None:
             _cell_label(gi, box, cell, r, t, len(layers) > 1)
         else:
-            _run_label(p, box, cell, k)
+            box.stands_for = max(box.stands_for, cell.h)
+            if new:  # a run's label reads all its steps: once per run, not once per step
+                _run_label(p, box, cell, k)
         for i in cell.members:
             p.owner[i] = did
 
@@ -177,7 +180,6 @@ def _run_label(p: Plan, box: Box, cell, k: int) -> None:
     hs = [gi.grad_norm(p.grid.cells[(cell.row, t)].h) for t in steps
           if (cell.row, t) in p.grid.cells]
     known = [x for x in hs if x is not None]
-    box.stands_for = max(box.stands_for, cell.h)
     letter = state_letter(cell.row)
     box.grad = max(known) if known else None
     if p.folded:
