@@ -111,9 +111,13 @@ def clip_grad_value(params, clip: float) -> None:
     Unlike :func:`clip_grad_norm` this can change the gradient's direction.
     """
     clip = positive("clip_grad_value", "clip", clip)
+    bounds = {}  # the kernel's (lo, hi) per dtype, made once per call
     for g in _grads(params, "clip_grad_value"):
         if use_kernel(g):
-            c = scalar_type(g)
-            K.clamp_inplace(g.reshape(-1), c(-clip), c(clip))
+            lo_hi = bounds.get(g.dtype)
+            if lo_hi is None:
+                c = scalar_type(g)
+                lo_hi = bounds[g.dtype] = (c(-clip), c(clip))
+            K.clamp_inplace(g.reshape(-1), *lo_hi)
         else:
             np.clip(g, -clip, clip, out=g)
