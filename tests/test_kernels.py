@@ -181,3 +181,34 @@ def test_rnn_seq_with_no_steps_returns_h0(B):
     args = (np.zeros((0, B, 2)), h0, np.ones((3, 2)), np.ones((3, 3)), np.zeros(3), np.zeros(3))
     out, _ = ops.rnn_seq.forward(*args, reverse=False, mask=None, nonlinearity="tanh")
     np.testing.assert_array_equal(out, h0[None])
+
+
+
+def _tanh_f32(x):
+    """The float32 loop forward's tanh, applied through the kernel itself with W_hh = 0:
+    h_t = tanh_f32(xp_t)."""
+    from tinygrad_rnn.kernels.sequence import TANH_F32, rnn_loop_fwd
+
+    n = len(x)
+    xp = np.concatenate([x, np.zeros(-n % 64)]).astype(np.float32).reshape(-1, 1, 64)
+    h = np.empty_like(xp)
+    rnn_loop_fwd(xp, np.zeros((64, 64), np.float32), np.zeros((1, 64), np.float32), False,
+                 TANH_F32, h, np.empty(64, np.float32))
+    return h.ravel()[:n]
+
+
+def test_float32_tanh_is_within_6_ulp_of_tanh():
+    """The rational tanh of the float32 loop kernel (it vectorises; libm's does not): dense over
+    [-10, 10] and log-spaced from 1e-40 to 1e38, odd, bounded; +-inf -> +-1, NaN -> NaN
+    (the sign of zero is not kept: the kernels run with fastmath's nsz)."""
+    grid = np.linspace(-10, 10, 400_001, dtype=np.float32)
+    logs = np.float32(10.0) ** np.linspace(-40, 38, 4001, dtype=np.float32)
+    x = np.concatenate([grid, logs, -logs]).astype(np.float32)
+    h = _tanh_f32(x)
+    want = np.tanh(x.astype(np.float64))
+    ulp = np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(h - want) / ulp) <= 6
+    assert np.all(np.abs(h) <= 1)
+    np.testing.assert_array_equal(_tanh_f32(-x), -h)
+    special = _tanh_f32(np.array([np.inf, -np.inf, np.nan, 0.0], np.float32))
+    np.testing.assert_array_equal(special, [1.0, -1.0, np.nan, 0.0])

@@ -21,7 +21,10 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_rnn.kernels.sequence import (
+    RELU,
     SMALL,
+    TANH,
+    TANH_F32,
     lstm_step_bwd,
     rnn_loop_bwd,
     rnn_loop_fwd,
@@ -111,8 +114,9 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
             # the kernel does not check bounds: a wrong shape must fail here (apply turns the
             # ValueError into an error naming the argument)
             raise ValueError("shape mismatch")
-        rnn_loop_fwd(xp, np.ascontiguousarray(w_hh.T), h0, reverse, nonlinearity != "tanh",
-                     out[:T], np.empty(H, dtype=xp.dtype))
+        act = RELU if nonlinearity != "tanh" else TANH_F32 if xp.dtype == np.float32 else TANH
+        rnn_loop_fwd(xp, np.ascontiguousarray(w_hh.T), h0, reverse, act, out[:T],
+                     np.empty(H, dtype=xp.dtype))
         out[T] = out[0 if reverse else T - 1] if T else h0
         return out, (X, w_ih, w_hh, h0, None, out[:T])
     # Unmasked, h_t is written straight into its output slot and the backward pass reads the
