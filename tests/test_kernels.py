@@ -148,29 +148,47 @@ def test_lstm_step_bwd_matches_numpy(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("B", [1, 3])
 @pytest.mark.parametrize("reverse, nonlinearity", [(False, "tanh"), (True, "relu"),
-                                                   (True, "tanh")])
-def test_rnn_loop_kernels_match_the_numpy_steps(dtype, B, reverse, nonlinearity, monkeypatch):
-    """The whole-loop kernels (small batches) and the NumPy/BLAS step loop: same numbers."""
+                                                   (True, "tanh"), (False, "lstm"),
+                                                   (True, "lstm")])
+def test_loop_kernels_match_the_numpy_steps(dtype, B, reverse, nonlinearity, monkeypatch):
+    """The whole-loop kernels (small batches) of rnn_seq and lstm_seq and the NumPy/BLAS step
+    loop: same numbers (outputs, every gradient)."""
     from tinygrad_rnn.ops import sequence
 
     rng = np.random.default_rng(5)
     T, I, H = 4, 3, 5
-    args = [rng.standard_normal(s).astype(dtype) for s in
-            ((T, B, I), (B, H), (H, I), (H, H), (H,), (H,))]
-    g = rng.standard_normal((T + 1, B, H)).astype(dtype)
+    lstm = nonlinearity == "lstm"
+    G, S = (4 * H, 2 * H) if lstm else (H, H)
+    shapes = [(T, B, I), (B, H)] + [(B, H)] * lstm + [(G, I), (G, H), (G,), (G,)]
+    args = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    g = rng.standard_normal((T + 1, B, S)).astype(dtype)
     op, params = sequence.rnn_seq, dict(reverse=reverse, mask=None, nonlinearity=nonlinearity)
+    if lstm:
+        op, params = sequence.lstm_seq, dict(reverse=reverse, mask=None)
 
     def run():
         out, saved = op.forward(*args, **params)
-        return [out, *op.vjp(g, saved, (True,) * 6, **params)]
+        return [out.copy(), *op.vjp(g, saved, (True,) * len(args), **params)]
 
-    assert sequence.use_loop_kernels(B, H, None)
+    policy = "use_lstm_loop_kernels" if lstm else "use_loop_kernels"
+    assert getattr(sequence, policy)(B, H, None)
     loop = run()
-    monkeypatch.setattr(sequence, "use_loop_kernels", lambda *a: False)
+    monkeypatch.setattr(sequence, policy, lambda *a: False)
     steps = run()
     tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for a, b in zip(loop, steps):
         np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("B", [1, 40])  # the loop kernels and the NumPy steps
+def test_lstm_seq_with_no_steps_returns_the_initial_states(B):
+    from tinygrad_rnn import ops
+
+    h0 = np.arange(B * 3, dtype=np.float64).reshape(B, 3)
+    args = (np.zeros((0, B, 2)), h0, -h0, np.ones((12, 2)), np.ones((12, 3)), np.zeros(12),
+            np.zeros(12))
+    out, _ = ops.lstm_seq.forward(*args, reverse=False, mask=None)
+    np.testing.assert_array_equal(out, np.concatenate((h0, -h0), axis=-1)[None])
 
 
 @pytest.mark.parametrize("B", [1, 40])  # the loop kernels and the NumPy steps

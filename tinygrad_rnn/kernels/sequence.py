@@ -163,3 +163,86 @@ def rnn_loop_bwd(g, hs, w_hh, reverse, relu, da, dh):
                 ai = a[i]
                 for j in range(H):
                     d[j] += ai * w_hh[i, j]
+
+
+@kernel
+def _activate(a, lo, hi, sigmoid, f32):
+    """a[lo:hi] <- sigmoid(a) (as 0.5 tanh(a/2) + 0.5, the bits of NumPy's stable sigmoid) or
+    tanh(a), in place; f32: float32 arrays, with :func:`tanh_f32`. One branch-free loop per case,
+    so each vectorises."""
+    if f32:
+        half = np.float32(0.5)
+        if sigmoid:
+            for i in range(lo, hi):
+                a[i] = tanh_f32(a[i] * half) * half + half
+        else:
+            for i in range(lo, hi):
+                a[i] = tanh_f32(a[i])
+    elif sigmoid:
+        for i in range(lo, hi):
+            a[i] = np.tanh(a[i] * 0.5) * 0.5 + 0.5
+    else:
+        for i in range(lo, hi):
+            a[i] = np.tanh(a[i])
+
+
+@kernel
+def lstm_loop_fwd(xp, w_hh_t, h0, c0, reverse, f32, gates, out, tcs):
+    """The LSTM recurrence for small batches, the whole loop compiled (cf. :func:`rnn_loop_fwd`).
+
+    xp (T, B, 4H): x_t W_ih^T + b; w_hh_t (H, 4H): W_hh^T, C-contiguous; h0, c0 (B, H).
+    Writes gates[t] (T, B, 4H) = activated [i, f, g, o] = [s(z_i), s(z_f), tanh(z_g), s(z_o)],
+    z = xp_t + h_(t-1) W_hh^T; out[t] (T+1, B, 2H) = [h_t | c_t] with c_t = f c_(t-1) + i g,
+    tcs[t] (T, B, H) = tanh(c_t), h_t = o tanh(c_t); t = T-1 .. 0 if reverse. f32: float32
+    arrays (tanh_f32). out[T] is left to the caller.
+    """
+    T, B, G = xp.shape
+    H = G // 4
+    for b in range(B):
+        h, c = h0[b], c0[b]
+        for k in range(T):
+            t = T - 1 - k if reverse else k
+            a = gates[t, b]
+            for i in range(G):
+                a[i] = xp[t, b, i]
+            for j in range(H):
+                hj = h[j]
+                for i in range(G):
+                    a[i] += w_hh_t[j, i] * hj
+            _activate(a, 0, 2 * H, True, f32)
+            _activate(a, 2 * H, 3 * H, False, f32)
+            _activate(a, 3 * H, G, True, f32)
+            hn, cn, tc = out[t, b, :H], out[t, b, H:], tcs[t, b]
+            for j in range(H):
+                cn[j] = a[H + j] * c[j] + a[j] * a[2 * H + j]
+            for j in range(H):
+                tc[j] = cn[j]
+            _activate(tc, 0, H, False, f32)
+            for j in range(H):
+                hn[j] = a[3 * H + j] * tc[j]
+            h, c = hn, cn
+
+
+@kernel
+def lstm_loop_bwd(g, gates, c_prev, tcs, w_hh, reverse, dz, dh, dc):
+    """Backward of :func:`lstm_loop_fwd` (no mask). g (T+1, B, 2H): output gradients [gh | gc]
+    (g[T] is the caller's: it seeds dh, dc); c_prev (T, B, H): c_(t-1) for each t; w_hh (4H, H).
+    dz (T, B, 4H) <- dL/dz_t; dh, dc (B, H): in, the gradients at the last states; out, dL/dh0
+    and dL/dc0. Each step is :func:`lstm_step_bwd`, then dh = dz_t W_hh (rows of W: vectorised).
+    """
+    T, B, G = gates.shape
+    H = G // 4
+    dc_new = np.empty_like(dc)
+    for k in range(T):
+        t = k if reverse else T - 1 - k  # the reverse of the forward order
+        lstm_step_bwd(g[t], dh, dc, gates[t], c_prev[t], tcs[t], dz[t], dc_new)
+        for b in range(B):
+            d, z = dh[b], dz[t, b]
+            for j in range(H):
+                d[j] = 0.0
+            for i in range(G):
+                zi = z[i]
+                for j in range(H):
+                    d[j] += zi * w_hh[i, j]
+            for j in range(H):
+                dc[b, j] = dc_new[b, j]
