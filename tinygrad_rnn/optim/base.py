@@ -177,18 +177,19 @@ class Optimizer:
         """Update every parameter whose ``grad`` is not None, in place."""
         names = self.buffer_names(self.hyper_parameters())  # once, not per parameter
         views = self._kernel_views(names)
+        fast: dict = {}  # dtype -> [(flat p, flat g, flat state)]: see update_many
         for i, t in enumerate(self.params):
             g = t.grad
             if g is None:
                 continue
             p, fst, st = views[i][:3]
             if (p is not None and type(g) is np.ndarray and g.dtype == p.dtype
-                    and g.shape == t.data.shape and g.flags.c_contiguous):
+                    and g.shape == t.data.shape and g.flags.c_contiguous and g.flags.writeable):
                 # the common case, with the flat views made once (~4 us a parameter less)
                 if self.COUNTS_STEPS:
                     st["step"] += 1
                     fst["step"] = st["step"]
-                self.update(p, g.reshape(-1), fst, True)
+                fast.setdefault(p.dtype, []).append((p, g.reshape(-1), fst))
                 continue
             g, st = self._grad(i), self._buffers(i, names)
             if self.COUNTS_STEPS:
@@ -197,7 +198,16 @@ class Optimizer:
                 self.update(p, np.ascontiguousarray(g).reshape(-1), _flat(st), True)
             else:
                 self.update(t.data, g, st, False)
+        for items in fast.values():
+            self.update_many(items)
         self.steps += 1
+
+    def update_many(self, items: list) -> None:
+        """The fused update of several parameters of one dtype: items are (flat p, flat g,
+        flat state), every array C-contiguous and writeable. Subclasses with a multi-parameter
+        kernel override this (one kernel call per GROUP parameters instead of one each)."""
+        for p, g, st in items:
+            self.update(p, g, st, True)
 
     def _kernel_views(self, names) -> list:
         """Per parameter (flat p or None if NumPy updates it, flat state, state, p, buffers).

@@ -111,13 +111,13 @@ def clip_grad_value(params, clip: float) -> None:
     Unlike :func:`clip_grad_norm` this can change the gradient's direction.
     """
     clip = positive("clip_grad_value", "clip", clip)
-    bounds = {}  # the kernel's (lo, hi) per dtype, made once per call
+    flat: dict = {}  # dtype -> flat grads for the kernel, clamped GROUP per call
     for g in _grads(params, "clip_grad_value"):
         if use_kernel(g):
-            lo_hi = bounds.get(g.dtype)
-            if lo_hi is None:
-                c = scalar_type(g)
-                lo_hi = bounds[g.dtype] = (c(-clip), c(clip))
-            K.clamp_inplace(g.reshape(-1), *lo_hi)
+            flat.setdefault(g.dtype, []).append(g.reshape(-1))
         else:
             np.clip(g, -clip, clip, out=g)
+    for arrays in flat.values():
+        c = scalar_type(arrays[0])
+        for group in K.groups(arrays):
+            K.clamp_many(group, c(-clip), c(clip))
