@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from operator import is_
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def scalar_type(a: np.ndarray):
 
 def use_kernel(a: np.ndarray, min_size: int = 0) -> bool:
     """Whether to update (or clip) ``a`` in place with a kernel on its flat view."""
-    if not (a.flags.c_contiguous and a.flags.writeable):
+    if not _writable_c(a):
         return False  # reshape(-1) would copy and the update would be lost
     if _BACKEND != "auto":
         return _BACKEND == "numba"
@@ -41,7 +42,9 @@ def use_kernel(a: np.ndarray, min_size: int = 0) -> bool:
 
 def check_real(where: str, arg: str, value, expected: str, ok) -> float:
     """``float(value)`` if it is a real number with ``ok(value)``, else an ArgumentError."""
-    good = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    # type() first: the numbers.Real check (an ABC) is the slow part on every clip/step call
+    good = type(value) in (float, int) or (isinstance(value, numbers.Real)
+                                           and not isinstance(value, bool))
     if not good or not ok(float(value)):
         raise ArgumentError(f"{where}: argument '{arg}' must be {expected}; got {value!r}")
     return float(value)
@@ -124,7 +127,7 @@ class Optimizer:
         self.state: list[dict] = [{"step": 0} if self.COUNTS_STEPS else {} for _ in self.params]
         for i in range(len(self.params)):
             self._buffers(i)
-        self._views: list = []  # per parameter: what the kernel path needs (see _kernel_views)
+        self._views: tuple = ()  # what the kernel path needs, kept (see _kernel_views)
 
     @classmethod
     def check_hp(cls, hp: dict) -> dict:
@@ -182,9 +185,9 @@ class Optimizer:
             g = t.grad
             if g is None:
                 continue
-            p, fst, st = views[i][:3]
+            p, fst, st = views[i]
             if (p is not None and type(g) is np.ndarray and g.dtype == p.dtype
-                    and g.shape == t.data.shape and g.flags.c_contiguous and g.flags.writeable):
+                    and g.shape == t.data.shape and _writable_c(g)):
                 # the common case, with the flat views made once (~4 us a parameter less)
                 if self.COUNTS_STEPS:
                     st["step"] += 1
@@ -210,26 +213,28 @@ class Optimizer:
             self.update(p, g, st, True)
 
     def _kernel_views(self, names) -> list:
-        """Per parameter (flat p or None if NumPy updates it, flat state, state, p, buffers).
+        """Per parameter (flat p or None if NumPy updates it, flat state, state).
 
-        Kept between steps while each parameter's ``data``, its state dict and that dict's
+        Kept between steps while every parameter's ``data``, its state dict and that dict's
         buffers are the very same objects and ``names``, the kernel policy and the minimum size
-        are unchanged; rebuilt (checking shapes, see ``_buffers``) otherwise."""
+        are unchanged (one identity comparison over all of them); rebuilt, checking shapes (see
+        ``_buffers``), otherwise."""
         key = (names, _BACKEND, self.kernel_min_size())
-        views = self._views
-        if len(views) == len(self.params) + 1 and views[-1] == key:
-            for t, st, v in zip(self.params, self.state, views):
-                if not (v[3] is t.data and v[2] is st and all(st[n] is b for n, b in v[4])):
-                    break
-            else:
-                return views
+        state = self.state
+        held = ([t.data for t in self.params] + state
+                + [st.get(n) for st in state for n in names])
+        cached = self._views
+        if (cached and cached[0] == key and len(cached[1]) == len(held)
+                and all(map(is_, held, cached[1]))):
+            return cached[2]
         views = []
         for i, t in enumerate(self.params):
             st = self._buffers(i, names)
             flat = t.data.reshape(-1) if use_kernel(t.data, key[2]) else None
-            views.append((flat, _flat(st), st, t.data, tuple((n, st[n]) for n in names)))
-        self._views = views + [key]
-        return self._views
+            views.append((flat, _flat(st), st))
+        held = [t.data for t in self.params] + state + [st[n] for st in state for n in names]
+        self._views = (key, held, views)
+        return views
 
     def zero_grad(self) -> None:
         """Set every parameter's ``grad`` to None (the next backward starts from zero)."""
@@ -307,6 +312,11 @@ class Optimizer:
     def __repr__(self) -> str:
         hp = ", ".join(f"{k}={v!r}" for k, v in self.hyper_parameters().items())
         return f"{type(self).__name__}({len(self.params)} params, {hp})"
+
+
+def _writable_c(a: np.ndarray) -> bool:
+    flags = a.flags  # one flags object, not two
+    return flags.c_contiguous and flags.writeable
 
 
 def _flat(st: dict) -> dict:

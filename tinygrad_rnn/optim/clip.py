@@ -27,8 +27,11 @@ from tinygrad_rnn.optim.base import (
 
 def _grads(params, where: str) -> list[np.ndarray]:
     """The non-None grads, each tensor once (a shared tensor listed twice is clipped once)."""
+    items = collect_params(params, where, optimizer=False)
+    if len(set(map(id, items))) == len(items):  # the usual case: no tensor listed twice
+        return [p.grad for p in items if p.grad is not None]
     seen, out = set(), []
-    for p in collect_params(params, where, optimizer=False):
+    for p in items:
         if p.grad is not None and id(p) not in seen:
             seen.add(id(p))
             out.append(p.grad)
