@@ -59,6 +59,31 @@ def tanh_f32(x):
 
 
 @kernel
+def _add_xw(out, x, w_t, h):
+    """out (G,) = x + h W for W^T = w_t (H, G) C-contiguous: summed as rows of w_t (columns of
+    W), which vectorises without a horizontal sum per output (~1.3x faster than row dot
+    products at H=100). The recurrent pre-activation of the forward loops."""
+    for i in range(out.size):
+        out[i] = x[i]
+    for j in range(h.size):
+        hj = h[j]
+        for i in range(out.size):
+            out[i] += w_t[j, i] * hj
+
+
+@kernel
+def _zw(out, z, w):
+    """out (H,) = z W for W = w (G, H) C-contiguous, summed as rows of W (vectorised): the
+    gradient reaching h_(t-1) in the backward loops."""
+    for j in range(out.size):
+        out[j] = 0.0
+    for i in range(z.size):
+        zi = z[i]
+        for j in range(out.size):
+            out[j] += zi * w[i, j]
+
+
+@kernel
 def rnn_step_bwd(g, dh, h, relu, da):
     """da (B, H) = (g + dh) * f'(a), f' = 1 - h^2 (tanh) or [h > 0] (relu); h = f(a) the new
     state, g the output gradient, dh the gradient from the next step."""
@@ -111,21 +136,14 @@ def rnn_loop_fwd(xp, w_hh_t, h0, reverse, act, hs, acc):
     """hs[t] (T, B, H) = f(xp[t] + h_(t-1) W_hh^T), h_(-1) = h0 (B, H); t = T-1 .. 0 if reverse.
 
     act: f as :data:`TANH`, :data:`RELU` or :data:`TANH_F32` (float32 arrays only).
-    Takes W_hh^T (H, H) contiguous: the product is summed as columns (acc += W^T[j] h_j), which
-    vectorises without a horizontal sum per row (~1.3x faster than row dot products at H=100).
-    acc: (H,) scratch.
+    Takes W_hh^T (H, H) contiguous (see :func:`_add_xw`). acc: (H,) scratch.
     """
     T, B, H = xp.shape
     for b in range(B):
         prev = h0[b]
         for k in range(T):
             t = T - 1 - k if reverse else k
-            for i in range(H):
-                acc[i] = xp[t, b, i]
-            for j in range(H):
-                hj = prev[j]
-                for i in range(H):
-                    acc[i] += w_hh_t[j, i] * hj
+            _add_xw(acc, xp[t, b], w_hh_t, prev)
             cur = hs[t, b]
             if act == TANH_F32:  # one loop per activation: each vectorises on its own
                 for i in range(H):
@@ -157,12 +175,7 @@ def rnn_loop_bwd(g, hs, w_hh, reverse, relu, da, dh):
                     a[i] = v if y > 0 else 0.0 * v
                 else:
                     a[i] = v * (1.0 - y * y)
-            for j in range(H):
-                d[j] = 0.0
-            for i in range(H):
-                ai = a[i]
-                for j in range(H):
-                    d[j] += ai * w_hh[i, j]
+            _zw(d, a, w_hh)
 
 
 @kernel
@@ -203,12 +216,7 @@ def lstm_loop_fwd(xp, w_hh_t, h0, c0, reverse, f32, gates, out, tcs):
         for k in range(T):
             t = T - 1 - k if reverse else k
             a = gates[t, b]
-            for i in range(G):
-                a[i] = xp[t, b, i]
-            for j in range(H):
-                hj = h[j]
-                for i in range(G):
-                    a[i] += w_hh_t[j, i] * hj
+            _add_xw(a, xp[t, b], w_hh_t, h)
             _activate(a, 0, 2 * H, True, f32)
             _activate(a, 2 * H, 3 * H, False, f32)
             _activate(a, 3 * H, G, True, f32)
@@ -237,12 +245,6 @@ def lstm_loop_bwd(g, gates, c_prev, tcs, w_hh, reverse, dz, dh, dc):
         t = k if reverse else T - 1 - k  # the reverse of the forward order
         lstm_step_bwd(g[t], dh, dc, gates[t], c_prev[t], tcs[t], dz[t], dc_new)
         for b in range(B):
-            d, z = dh[b], dz[t, b]
-            for j in range(H):
-                d[j] = 0.0
-            for i in range(G):
-                zi = z[i]
-                for j in range(H):
-                    d[j] += zi * w_hh[i, j]
+            _zw(dh[b], dz[t, b], w_hh)
             for j in range(H):
                 dc[b, j] = dc_new[b, j]
