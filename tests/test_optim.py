@@ -199,28 +199,6 @@ def test_step_follows_replaced_data_state_and_hyper_parameters(rng):
     assert p.data is view and not np.allclose(view, a)
 
 
-def test_many_parameters_of_two_dtypes_clipped_and_updated_in_groups(rng):
-    """More parameters than one multi-parameter kernel call takes (K.GROUP), float32 and
-    float64 interleaved: every one clipped and updated as on its own."""
-    n = 2 * K.GROUP + 3
-    values = [rng.standard_normal(2 + i % 5) * 3 for i in range(n)]
-    grads = [rng.standard_normal(v.shape) * 4 for v in values]
-    params = [tr.Tensor(v.astype(np.float32 if i % 2 else np.float64), requires_grad=True)
-              for i, v in enumerate(values)]
-    opt = Adagrad(params, lr=0.1, eps_inside_sqrt=True)
-    for _ in range(2):
-        for p, g in zip(params, grads):
-            p.grad = g.astype(p.dtype)
-        tr.optim.clip_grad_value(params, 2.0)
-        for p, g in zip(params, grads):
-            np.testing.assert_array_equal(p.grad, np.clip(g.astype(p.dtype), -2.0, 2.0))
-        opt.step()
-    for p, v, g in zip(params, values, grads):
-        want = ref_adagrad(v, [np.clip(g, -2, 2)] * 2, 0.1, 1e-8, 0.0, True)
-        tol = 1e-5 if p.dtype == np.float32 else 1e-12
-        np.testing.assert_allclose(p.data, want, rtol=tol, atol=tol)
-
-
 def test_grad_shape_mismatch_is_a_shape_error():
     p = tr.Tensor(np.zeros((2, 3)), requires_grad=True, name="W")
     p.grad = np.zeros((3, 2))
