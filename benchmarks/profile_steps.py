@@ -32,6 +32,7 @@ from tinygrad_rnn.ops.registry import patched
 
 SMALL, BATCHED = (65, 100, 25, 1), (65, 256, 50, 32)
 CASES = [  # (kind, way, sizes, dtype, reduction)
+    ("rnn", "fused", SMALL, np.float32, "sum"),  # the min-char-rnn target row
     ("rnn", "fused", SMALL, np.float64, "sum"),
     ("rnn", "composite", SMALL, np.float64, "sum"),
     ("rnn", "embed", SMALL, np.float64, "sum"),

@@ -9,6 +9,7 @@ import pytest
 
 import tinygrad_rnn as tr
 from tinygrad_rnn.errors import ArgumentError, GradError
+from tinygrad_rnn.kernels import optim as K
 from tinygrad_rnn.optim import clip_grad_norm, clip_grad_value, grad_norm
 
 SHAPES = [(3,), (4, 5), (2, 3, 2)]
@@ -107,3 +108,24 @@ def test_clip_bad_arguments(call, match, rng):
         call(grads_of(rng))
 
 
+def test_many_parameters_of_two_dtypes_clipped_and_updated_in_groups(rng):
+    """More parameters than one multi-parameter kernel call takes (K.GROUP), float32 and
+    float64 interleaved: every one clipped and updated as on its own."""
+    n = 2 * K.GROUP + 3
+    values = [rng.standard_normal(2 + i % 5) * 3 for i in range(n)]
+    grads = [rng.standard_normal(v.shape) * 4 for v in values]
+    params = [tr.Tensor(v.astype(np.float32 if i % 2 else np.float64), requires_grad=True)
+              for i, v in enumerate(values)]
+    opt = tr.optim.Adagrad(params, lr=0.1, eps_inside_sqrt=True)
+    for _ in range(2):
+        for p, g in zip(params, grads):
+            p.grad = g.astype(p.dtype)
+        tr.optim.clip_grad_value(params, 2.0)
+        for p, g in zip(params, grads):
+            np.testing.assert_array_equal(p.grad, np.clip(g.astype(p.dtype), -2.0, 2.0))
+        opt.step()
+    for p, v, g in zip(params, values, grads):
+        d = np.clip(g, -2, 2)  # two Adagrad steps (eps inside the sqrt) with the same d
+        want = v - 0.1 * d / np.sqrt(d * d + 1e-8) - 0.1 * d / np.sqrt(2 * d * d + 1e-8)
+        tol = 1e-5 if p.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(p.data, want, rtol=tol, atol=tol)

@@ -148,29 +148,47 @@ def test_lstm_step_bwd_matches_numpy(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("B", [1, 3])
 @pytest.mark.parametrize("reverse, nonlinearity", [(False, "tanh"), (True, "relu"),
-                                                   (True, "tanh")])
-def test_rnn_loop_kernels_match_the_numpy_steps(dtype, B, reverse, nonlinearity, monkeypatch):
-    """The whole-loop kernels (small batches) and the NumPy/BLAS step loop: same numbers."""
+                                                   (True, "tanh"), (False, "lstm"),
+                                                   (True, "lstm")])
+def test_loop_kernels_match_the_numpy_steps(dtype, B, reverse, nonlinearity, monkeypatch):
+    """The whole-loop kernels (small batches) of rnn_seq and lstm_seq and the NumPy/BLAS step
+    loop: same numbers (outputs, every gradient)."""
     from tinygrad_rnn.ops import sequence
 
     rng = np.random.default_rng(5)
     T, I, H = 4, 3, 5
-    args = [rng.standard_normal(s).astype(dtype) for s in
-            ((T, B, I), (B, H), (H, I), (H, H), (H,), (H,))]
-    g = rng.standard_normal((T + 1, B, H)).astype(dtype)
+    lstm = nonlinearity == "lstm"
+    G, S = (4 * H, 2 * H) if lstm else (H, H)
+    shapes = [(T, B, I), (B, H)] + [(B, H)] * lstm + [(G, I), (G, H), (G,), (G,)]
+    args = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    g = rng.standard_normal((T + 1, B, S)).astype(dtype)
     op, params = sequence.rnn_seq, dict(reverse=reverse, mask=None, nonlinearity=nonlinearity)
+    if lstm:
+        op, params = sequence.lstm_seq, dict(reverse=reverse, mask=None)
 
     def run():
         out, saved = op.forward(*args, **params)
-        return [out, *op.vjp(g, saved, (True,) * 6, **params)]
+        return [out.copy(), *op.vjp(g, saved, (True,) * len(args), **params)]
 
-    assert sequence.use_loop_kernels(B, H, None)
+    policy = "use_lstm_loop_kernels" if lstm else "use_loop_kernels"
+    assert getattr(sequence, policy)(B, H, None)
     loop = run()
-    monkeypatch.setattr(sequence, "use_loop_kernels", lambda *a: False)
+    monkeypatch.setattr(sequence, policy, lambda *a: False)
     steps = run()
     tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
     for a, b in zip(loop, steps):
         np.testing.assert_allclose(a, b, **tol)
+
+
+@pytest.mark.parametrize("B", [1, 40])  # the loop kernels and the NumPy steps
+def test_lstm_seq_with_no_steps_returns_the_initial_states(B):
+    from tinygrad_rnn import ops
+
+    h0 = np.arange(B * 3, dtype=np.float64).reshape(B, 3)
+    args = (np.zeros((0, B, 2)), h0, -h0, np.ones((12, 2)), np.ones((12, 3)), np.zeros(12),
+            np.zeros(12))
+    out, _ = ops.lstm_seq.forward(*args, reverse=False, mask=None)
+    np.testing.assert_array_equal(out, np.concatenate((h0, -h0), axis=-1)[None])
 
 
 @pytest.mark.parametrize("B", [1, 40])  # the loop kernels and the NumPy steps
@@ -181,3 +199,34 @@ def test_rnn_seq_with_no_steps_returns_h0(B):
     args = (np.zeros((0, B, 2)), h0, np.ones((3, 2)), np.ones((3, 3)), np.zeros(3), np.zeros(3))
     out, _ = ops.rnn_seq.forward(*args, reverse=False, mask=None, nonlinearity="tanh")
     np.testing.assert_array_equal(out, h0[None])
+
+
+
+def _tanh_f32(x):
+    """The float32 loop forward's tanh, applied through the kernel itself with W_hh = 0:
+    h_t = tanh_f32(xp_t)."""
+    from tinygrad_rnn.kernels.sequence import TANH_F32, rnn_loop_fwd
+
+    n = len(x)
+    xp = np.concatenate([x, np.zeros(-n % 64)]).astype(np.float32).reshape(-1, 1, 64)
+    h = np.empty_like(xp)
+    rnn_loop_fwd(xp, np.zeros((64, 64), np.float32), np.zeros((1, 64), np.float32), False,
+                 TANH_F32, h, np.empty(64, np.float32))
+    return h.ravel()[:n]
+
+
+def test_float32_tanh_is_within_6_ulp_of_tanh():
+    """The rational tanh of the float32 loop kernel (it vectorises; libm's does not): dense over
+    [-10, 10] and log-spaced from 1e-40 to 1e38, odd, bounded; +-inf -> +-1, NaN -> NaN
+    (the sign of zero is not kept: the kernels run with fastmath's nsz)."""
+    grid = np.linspace(-10, 10, 400_001, dtype=np.float32)
+    logs = np.float32(10.0) ** np.linspace(-40, 38, 4001, dtype=np.float32)
+    x = np.concatenate([grid, logs, -logs]).astype(np.float32)
+    h = _tanh_f32(x)
+    want = np.tanh(x.astype(np.float64))
+    ulp = np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(h - want) / ulp) <= 6
+    assert np.all(np.abs(h) <= 1)
+    np.testing.assert_array_equal(_tanh_f32(-x), -h)
+    special = _tanh_f32(np.array([np.inf, -np.inf, np.nan, 0.0], np.float32))
+    np.testing.assert_array_equal(special, [1.0, -1.0, np.nan, 0.0])

@@ -175,6 +175,30 @@ def test_non_contiguous_param_and_grad_dtype(rng):
     np.testing.assert_allclose(q.data, want, rtol=1e-5)
 
 
+def test_step_follows_replaced_data_state_and_hyper_parameters(rng):
+    """step() keeps flat views of the parameters and buffers between calls; replacing p.data,
+    a state buffer or a hyper-parameter must still update the current arrays."""
+    a, g = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    p = tr.Tensor(a.copy(), requires_grad=True)
+    opt = Adagrad([p], lr=0.1)
+    p.grad = g
+    opt.step()
+    p.data = a.copy()  # a new array: the next step must update it, with the kept sum
+    opt.step()
+    want = a - 0.1 * g / (np.sqrt(2 * g * g) + 1e-8)  # from a, with the sum of two steps
+    np.testing.assert_allclose(p.data, want, rtol=1e-12)
+    opt.state[0]["sum"] = np.zeros((3, 4))  # a fresh buffer: it is the one updated now
+    opt.lr = 0.5
+    before = p.data.copy()
+    opt.step()
+    np.testing.assert_allclose(opt.state[0]["sum"], g * g, rtol=1e-12)
+    np.testing.assert_allclose(p.data, before - 0.5 * g / (np.abs(g) + 1e-8), rtol=1e-12)
+    p.data = np.asfortranarray(a)  # not C-contiguous: the NumPy path updates it in place
+    view = p.data
+    opt.step()
+    assert p.data is view and not np.allclose(view, a)
+
+
 def test_grad_shape_mismatch_is_a_shape_error():
     p = tr.Tensor(np.zeros((2, 3)), requires_grad=True, name="W")
     p.grad = np.zeros((3, 2))

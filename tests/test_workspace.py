@@ -14,10 +14,19 @@ def _addr(a):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_pool():
+def _fresh_pool(monkeypatch):
     workspace.clear()
+    monkeypatch.setattr(workspace, "MIN_BYTES", 0)  # the small arrays below are pooled too
     yield
     workspace.clear()
+
+
+def test_arrays_under_min_bytes_are_not_pooled(monkeypatch):
+    monkeypatch.setattr(workspace, "MIN_BYTES", 64)
+    small = workspace.empty("k", (15,), np.float32)  # 60 bytes
+    assert small.shape == (15,) and workspace.pooled_bytes() == 0
+    big = workspace.empty("k", (16,), np.float32)
+    assert big.shape == (16,) and workspace.pooled_bytes() == 64
 
 
 def test_a_dead_buffer_is_reused_a_live_one_or_its_views_are_not():

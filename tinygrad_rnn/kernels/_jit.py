@@ -25,13 +25,31 @@ import threading
 
 FASTMATH = frozenset({"contract", "arcp", "reassoc", "nsz", "afn"})
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entered: compiling a kernel compiles the helpers it calls
 _warm = False  # some kernel has been compiled or loaded in this process
+
+
+def _with_compiled_helpers(py_func):
+    """``py_func`` seeing, in place of every :class:`Kernel` it names as a global, that kernel's
+    compiled function: a kernel may call another (a helper such as ``tanh_f32``), which Numba
+    then compiles into it. Keep a helper in the file of the kernels that call it: Numba's disk
+    cache notices changes to a kernel's own file only."""
+    import types
+
+    found = {n: v for n in py_func.__code__.co_names
+             if isinstance(v := py_func.__globals__.get(n), Kernel)}
+    if not found:
+        return py_func
+    env = dict(py_func.__globals__)
+    env.update((n, k.compiled_function()) for n, k in found.items())
+    return types.FunctionType(py_func.__code__, env, py_func.__name__, py_func.__defaults__,
+                              py_func.__closure__)
 
 
 def _compile(py_func):
     import numba  # deferred: importing numba costs ~0.3 s
 
+    py_func = _with_compiled_helpers(py_func)
     options = dict(nogil=True, fastmath=set(FASTMATH), error_model="numpy")
     try:
         return numba.njit(cache=True, **options)(py_func)
@@ -53,15 +71,21 @@ class Kernel:
         self.__wrapped__ = py_func  # help() and inspect see the kernel's own docstring
 
     def __call__(self, *args):
-        global _warm
         fn = self._compiled
         if fn is None:
+            fn = self.compiled_function()
+        return fn(*args)
+
+    def compiled_function(self):
+        """The Numba dispatcher (the Python function under ``NUMBA_DISABLE_JIT``), compiled
+        on first use."""
+        global _warm
+        if self._compiled is None:
             with _lock:
                 if self._compiled is None:
                     self._compiled = _compile(self.py_func)
-            fn = self._compiled
             _warm = True
-        return fn(*args)
+        return self._compiled
 
     @property
     def compiled(self) -> bool:

@@ -103,9 +103,46 @@ def sum_squares(x):
 
 @kernel
 def clamp_inplace(x, lo, hi):
-    """x <- min(max(x, lo), hi), in place; NaN stays NaN."""
+    """x <- min(max(x, lo), hi), in place; NaN stays NaN (both comparisons are false).
+
+    Selects and an unconditional store, not ``if``/``elif`` stores: LLVM vectorises this form
+    (3.3x faster at 10,000 float32 or float64 elements)."""
     for i in range(x.size):
-        if x[i] > hi:
-            x[i] = hi
-        elif x[i] < lo:
-            x[i] = lo
+        v = x[i]
+        v = hi if v > hi else v
+        v = lo if v < lo else v
+        x[i] = v
+
+
+# ---- several parameters per call ---------------------------------------------------------------
+# A kernel call costs ~2-3 us of dispatch (Numba types every argument), as much as updating a
+# small parameter; a char-RNN has 6 parameters, clipped then updated: 12 calls per step. These
+# take a tuple of GROUP flat arrays of one dtype (short groups padded with empty arrays, so each
+# compiles once per dtype, not once per parameter count) and run the one-array kernel on each.
+
+#: Arrays per call of the ``*_many`` kernels.
+GROUP = 8
+
+
+def groups(arrays: list) -> list[tuple]:
+    """``arrays`` (flat, one dtype) as GROUP-tuples, the last padded with empty arrays."""
+    pad = arrays[0][:0]
+    out = []
+    for i in range(0, len(arrays), GROUP):
+        chunk = arrays[i:i + GROUP]
+        out.append(tuple(chunk) + (pad,) * (GROUP - len(chunk)))
+    return out
+
+
+@kernel
+def clamp_many(xs, lo, hi):
+    """:func:`clamp_inplace` on every array of the tuple ``xs``."""
+    for k in range(len(xs)):
+        clamp_inplace(xs[k], lo, hi)
+
+
+@kernel
+def adagrad_many(ps, gs, sums, clr, eps, weight_decay, eps_inside_sqrt):
+    """:func:`adagrad_update` on each (ps[k], gs[k], sums[k])."""
+    for k in range(len(ps)):
+        adagrad_update(ps[k], gs[k], sums[k], clr, eps, weight_decay, eps_inside_sqrt)

@@ -47,6 +47,12 @@ def check_lengths(lengths, func: str, T: int, B: int, min_length: int = 0):
     return lens, np.arange(T)[:, None] < lens[None, :]
 
 
+def _slice(t, first, last):
+    """``t[first, :, last]`` recorded as Tensor indexing records it (the index needs no
+    normalising: ints and slices)."""
+    return apply(ops.getitem, (t,), {"index": (first, slice(None), last)})
+
+
 class _Recurrent(Module):
     GATES = 1
     N_STATES = 1
@@ -126,7 +132,7 @@ class _Recurrent(Module):
         """Run the whole sequence; see the module docstring for shapes."""
         x, unbatched = self._input(x)
         T, B = x.shape[0], x.shape[1]
-        masks = self._masks(lengths, mask, T, B)
+        masks = None if lengths is None and mask is None else self._masks(lengths, mask, T, B)
         init = self._initial(h0, B, unbatched)
         params = [cell_params(self, self._suffix(k // self.num_directions, k % self.num_directions))
                   for k in range(self.num_layers * self.num_directions)]
@@ -160,9 +166,9 @@ class _Recurrent(Module):
                         bias_or_zeros(b_hh, w_hh))
                 with _layer_scope(layer, d):
                     packed = apply(self.SEQ_OP, args, {**op_params, "reverse": d == 1})
-                    with scope(role="h"):
-                        outs.append(packed[:T, :, :H])
-                        finals.append(tuple(packed[T, :, i * H:(i + 1) * H]
+                    with scope(role="h"):  # packed[:T, :, :H], packed[T, :, iH:(i+1)H]
+                        outs.append(_slice(packed, slice(T), slice(H)))
+                        finals.append(tuple(_slice(packed, T, slice(i * H, (i + 1) * H))
                                             for i in range(self.N_STATES)))
             layer_in = outs[0] if len(outs) == 1 else F.concat(outs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
@@ -262,7 +268,8 @@ class _Recurrent(Module):
             output = output.transpose(1, 0, 2)
         states = []
         for i in range(self.N_STATES):
-            s = F.stack([f[i] for f in finals], axis=0)  # (L*D, B, H)
+            # F.stack's node without its argument checks (these are this layer's own tensors)
+            s = apply(ops.stack, tuple([f[i] for f in finals]), {"axis": 0})  # (L*D, B, H)
             states.append(s.reshape(s.shape[0], s.shape[2]) if unbatched else s)
         return output, (states[0] if self.N_STATES == 1 else tuple(states))
 

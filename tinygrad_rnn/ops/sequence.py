@@ -21,7 +21,12 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_rnn.kernels.sequence import (
+    RELU,
     SMALL,
+    TANH,
+    TANH_F32,
+    lstm_loop_bwd,
+    lstm_loop_fwd,
     lstm_step_bwd,
     rnn_loop_bwd,
     rnn_loop_fwd,
@@ -101,6 +106,12 @@ def use_loop_kernels(B, H, mask) -> bool:
     return mask is None and (B == 1 or B * H <= SMALL)
 
 
+def use_lstm_loop_kernels(B, H, mask) -> bool:
+    """The same for the LSTM, whose step has 4x the products: B * H <= SMALL only (at B=1,
+    H=256 the compiled mat-vec already lost the forward to BLAS's, 2.0 vs 1.4 ms at T=25)."""
+    return mask is None and B * H <= SMALL
+
+
 def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
     T, B, _ = X.shape
     H = h0.shape[-1]
@@ -111,8 +122,9 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
             # the kernel does not check bounds: a wrong shape must fail here (apply turns the
             # ValueError into an error naming the argument)
             raise ValueError("shape mismatch")
-        rnn_loop_fwd(xp, np.ascontiguousarray(w_hh.T), h0, reverse, nonlinearity != "tanh",
-                     out[:T], np.empty(H, dtype=xp.dtype))
+        act = RELU if nonlinearity != "tanh" else TANH_F32 if xp.dtype == np.float32 else TANH
+        rnn_loop_fwd(xp, np.ascontiguousarray(w_hh.T), h0, reverse, act, out[:T],
+                     np.empty(H, dtype=xp.dtype))
         out[T] = out[0 if reverse else T - 1] if T else h0
         return out, (X, w_ih, w_hh, h0, None, out[:T])
     # Unmasked, h_t is written straight into its output slot and the backward pass reads the
@@ -176,6 +188,16 @@ rnn_seq = register("rnn_seq", _fwd_rnn_seq, _vjp_rnn_seq, arity=6, explain=seq_e
                    arg_names=_ARGS)
 
 
+def _lstm_fwd_loop(xp, h0, c0, w_hh, reverse, out, gates, tcs):
+    """The forward as one compiled loop (small unmasked batches, see use_loop_kernels)."""
+    T, B, H = tcs.shape
+    if w_hh.shape != (4 * H, H) or h0.shape != (B, H) or c0.shape != (B, H):
+        raise ValueError("shape mismatch")  # the kernel does not check bounds (apply names it)
+    lstm_loop_fwd(xp, np.ascontiguousarray(w_hh.T), np.ascontiguousarray(h0),
+                  np.ascontiguousarray(c0), reverse, xp.dtype == np.float32, gates, out, tcs)
+    out[T] = out[0 if reverse else T - 1] if T else np.concatenate((h0, c0), axis=-1)
+
+
 def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     T, B, _ = X.shape
     H = h0.shape[-1]
@@ -183,6 +205,10 @@ def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     dt = xp.dtype
     out = buf("lstm_seq", "out", (T + 1, B, 2 * H), dt)  # every slot is written below
     gates = buf("lstm_seq", "gates", (T, B, 4 * H), dt)  # activated i, f, g, o
+    if use_lstm_loop_kernels(B, H, mask):
+        tcs = buf("lstm_seq", "tanh_c", (T, B, H), dt)
+        _lstm_fwd_loop(xp, h0, c0, w_hh, reverse, out, gates, tcs)
+        return out, (X, w_ih, w_hh, gates, None, None, tcs, h0, c0, out)
     # unmasked, h_(t-1) and c_(t-1) are the previous steps' outputs: backward derives them
     hprev = None if mask is None else buf("lstm_seq", "hprev", (T, B, H), dt)
     cprev = None if mask is None else buf("lstm_seq", "cprev", (T, B, H), dt)
@@ -220,10 +246,24 @@ def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
     if hprev is None:
         hprev = _shifted_states(h0, out[:T, :, :H], reverse)
         cprev = _shifted_states(c0, out[:T, :, H:], reverse)
-    w_t = np.ascontiguousarray(w_hh.T)
     dz = buf("lstm_seq", "dz", gates.shape, gates.dtype)
     g = np.ascontiguousarray(g)  # the step kernel vectorises on C-contiguous rows only
     dh, dc = g[T, :, :H].copy(), g[T, :, H:].copy()
+    if use_lstm_loop_kernels(B, H, mask):  # in place: dh, dc become dL/dh0, dL/dc0
+        lstm_loop_bwd(g, gates, cprev, tcs, np.ascontiguousarray(w_hh), reverse, dz, dh, dc)
+    else:
+        dh, dc = _lstm_bwd_steps(g, gates, hprev, cprev, tcs, w_hh, mask, reverse, dz, dh, dc)
+    gwi, gwh, gbi, gbh = _weight_grads(dz, X, hprev, needs[3:])
+    gx = (dz.reshape(-1, G) @ w_ih).reshape(X.shape) if needs[0] else None
+    return (gx, (np.ascontiguousarray(dh) if needs[1] else None), (dc if needs[2] else None),
+            gwi, gwh, gbi, gbh)
+
+
+def _lstm_bwd_steps(g, gates, hprev, cprev, tcs, w_hh, mask, reverse, dz, dh, dc):
+    """The NumPy/BLAS backward recurrence: fills dz, returns (dL/dh0, dL/dc0)."""
+    T, B, G = gates.shape
+    H = G // 4
+    w_t = np.ascontiguousarray(w_hh.T)
     dc_new = np.empty_like(dc)
     dhT = np.empty((H, B), dtype=np.result_type(w_t, dz))  # np.dot's out= takes no casting
     if mask is not None:
@@ -247,10 +287,7 @@ def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
         cell = (w_t @ dz[t].T).T
         keep = ~mask[t]  # a padded step passes h and c through
         dh, dc = cell + dh * keep, dc_new + dc * keep
-    gwi, gwh, gbi, gbh = _weight_grads(dz, X, hprev, needs[3:])
-    gx = (dz.reshape(-1, G) @ w_ih).reshape(X.shape) if needs[0] else None
-    return (gx, (np.ascontiguousarray(dh) if needs[1] else None), (dc if needs[2] else None),
-            gwi, gwh, gbi, gbh)
+    return dh, dc
 
 
 lstm_seq = register("lstm_seq", _fwd_lstm_seq, _vjp_lstm_seq, arity=7, explain=seq_explain(4, 2),

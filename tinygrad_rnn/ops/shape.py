@@ -86,6 +86,8 @@ concat = register("concat", _fwd_concat, _vjp_concat, arity=None, explain=_multi
 
 
 def _fwd_stack(*xs, axis):
+    if len(xs) == 1:  # a one-layer RNN's h_n: a view with the new axis, ~10x cheaper than a copy
+        return np.expand_dims(xs[0], axis), None
     return np.stack(xs, axis=axis), None
 
 

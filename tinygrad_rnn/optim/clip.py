@@ -27,8 +27,11 @@ from tinygrad_rnn.optim.base import (
 
 def _grads(params, where: str) -> list[np.ndarray]:
     """The non-None grads, each tensor once (a shared tensor listed twice is clipped once)."""
+    items = collect_params(params, where, optimizer=False)
+    if len(set(map(id, items))) == len(items):  # the usual case: no tensor listed twice
+        return [p.grad for p in items if p.grad is not None]
     seen, out = set(), []
-    for p in collect_params(params, where, optimizer=False):
+    for p in items:
         if p.grad is not None and id(p) not in seen:
             seen.add(id(p))
             out.append(p.grad)
@@ -111,9 +114,13 @@ def clip_grad_value(params, clip: float) -> None:
     Unlike :func:`clip_grad_norm` this can change the gradient's direction.
     """
     clip = positive("clip_grad_value", "clip", clip)
+    flat: dict = {}  # dtype -> flat grads for the kernel, clamped GROUP per call
     for g in _grads(params, "clip_grad_value"):
         if use_kernel(g):
-            c = scalar_type(g)
-            K.clamp_inplace(g.reshape(-1), c(-clip), c(clip))
+            flat.setdefault(g.dtype, []).append(g.reshape(-1))
         else:
             np.clip(g, -clip, clip, out=g)
+    for arrays in flat.values():
+        c = scalar_type(arrays[0])
+        for group in K.groups(arrays):
+            K.clamp_many(group, c(-clip), c(clip))

@@ -137,6 +137,13 @@ class Adagrad(Optimizer):
     def buffer_names(self, hp: dict) -> tuple[str, ...]:
         return ("sum",)
 
+    def update_many(self, items: list) -> None:
+        c = scalar_type(items[0][0])
+        args = c(self.lr), c(self.eps), c(self.weight_decay), self.eps_inside_sqrt
+        ps, gs = K.groups([it[0] for it in items]), K.groups([it[1] for it in items])
+        for group in zip(ps, gs, K.groups([it[2]["sum"] for it in items])):
+            K.adagrad_many(*group, *args)
+
     def update(self, p, g, st: dict, fused: bool) -> None:
         s, eps, wd = st["sum"], self.eps, self.weight_decay
         if fused:
