@@ -49,26 +49,13 @@ _SCRIPT = """(function () {
 })();"""
 
 
-def page(items: list, title: str, colors: dict, total: int) -> str:
-    """The page for ``items``: dicts with ``src`` (a file name next to the page) and
-    ``caption`` (plain text); ``colors``: legend name -> the fill it has in the frames;
-    ``total``: the number of backward steps (more than the frames when they were capped)."""
-    data = json.dumps(items, ensure_ascii=True, sort_keys=True).replace("</", "<\\/")
-    t = html.escape(title)
-    links = "\n".join(f'<li><a href="{html.escape(it["src"], quote=True)}">'
-                      f'{html.escape(it["src"])}</a><pre>{html.escape(it["caption"])}</pre></li>'
-                      for it in items)
-    legend = "".join(f'<span style="background:{html.escape(c, quote=True)}">'
-                     f'{html.escape(n)}</span>' for n, c in colors.items())
-    first = html.escape(items[0]["src"], quote=True) if items else ""
-    steps = str(total) if total == len(items) else f"The first {len(items)} of {total}"
-    return f"""<!DOCTYPE html>
+_PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <title>{t}</title>
 <style>
-{_STYLE}
+{style}
 </style>
 </head>
 <body>
@@ -89,8 +76,25 @@ order). Keys: &larr; / &rarr; step, Home / End jump.</p>
 </ol>
 <script type="application/json" id="frames">{data}</script>
 <script>
-{_SCRIPT}
+{script}
 </script>
 </body>
 </html>
 """
+
+
+def page(items: list, title: str, colors: dict, total: int) -> str:
+    """The page for ``items``: dicts with ``src`` (a file name next to the page) and
+    ``caption`` (plain text); ``colors``: legend name -> the fill it has in the frames;
+    ``total``: the number of backward steps (more than the frames when they were capped)."""
+    data = json.dumps(items, ensure_ascii=True, sort_keys=True).replace("</", "<\\/")
+    t = html.escape(title)
+    links = "\n".join(f'<li><a href="{html.escape(it["src"], quote=True)}">'
+                      f'{html.escape(it["src"])}</a><pre>{html.escape(it["caption"])}</pre></li>'
+                      for it in items)
+    legend = "".join(f'<span style="background:{html.escape(c, quote=True)}">'
+                     f'{html.escape(n)}</span>' for n, c in colors.items())
+    first = html.escape(items[0]["src"], quote=True) if items else ""
+    steps = str(total) if total == len(items) else f"The first {len(items)} of {total}"
+    return _PAGE.format(t=t, style=_STYLE, steps=steps, legend=legend, first=first,
+                        links=links, data=data, script=_SCRIPT)

@@ -42,36 +42,36 @@ def bidirectional(tour, ch) -> None:
     vocab, tags = {"<pad>": 0}, {}
     train = _tagging_data(600, 0, vocab, tags)
     test = _tagging_data(300, 1, vocab, tags)
-    models, steps = {}, tour.size(200, 15)
-    for bi in (False, True):
-        rng = np.random.default_rng(2)
-        m = tr.nn.BiRNNTagger(len(vocab), len(tags), embed_dim=16, hidden_size=16, cell="gru",
-                              bidirectional=bi, rng=3)
-        ids, lens, gold, mask, _ = train
-
-        def loss_fn(i, m=m, ids=ids, lens=lens, gold=gold, mask=mask, rng=rng):
-            pick = rng.integers(0, ids.shape[1], 32)
-            logits = m(ids[:, pick], lens[pick])
-            return tr.F.cross_entropy(logits, np.where(mask[:, pick], gold[:, pick], -100),
-                                      ignore_index=-100)
-        fit(m, loss_fn, steps)
-        ids, lens, gold, mask, amb = test
-        with tr.no_grad():
-            logits = m(ids, lens)
-        label = "bidirectional" if bi else "causal (left to right)"
-        ch.number(f"{label}: accuracy on the ambiguous word / on all words",
-                  f"{accuracy(logits, gold, amb):.3f} / {accuracy(logits, gold, mask):.3f}")
-        models[bi] = m
-    pic = tr.nn.BiRNNTagger(len(vocab), len(tags), embed_dim=16, hidden_size=16, cell="gru",
-                            bidirectional=True, fused=False, rng=3)
-    pic.load_state_dict(models[True].state_dict())
+    models = {bi: _tagger(tour, ch, bi, len(vocab), len(tags), train, test) for bi in (False, True)}
     ids = np.array([[vocab[w]] for w in ("the", "comedian", "was", "entertaining")
                     if w in vocab])
-    loss = tr.F.cross_entropy(pic(ids), np.zeros(ids.shape, dtype=np.int64))
-    loss.backward(retain_grads=True)
+    loss = tr.F.cross_entropy(models[True](ids), np.zeros(ids.shape, dtype=np.int64))
+    loss.backward(retain_grads=True)  # the trained (fused) model: tr.trace opens its layers
     tour.view(ch, "unrolled", tr.trace(loss), "unrolled", "Forward and reverse GRUs per step, "
               "each cell one box", collapse="cell")
     ch.api = "tr.nn.BiRNNTagger(..., bidirectional=True); tr.nn.GRU(bidirectional=True)"
+
+
+def _tagger(tour, ch, bi: bool, n_words: int, n_tags: int, train, test):
+    """Train a causal or bidirectional GRU tagger; report its accuracy on the ambiguous word."""
+    rng = np.random.default_rng(2)
+    m = tr.nn.BiRNNTagger(n_words, n_tags, embed_dim=16, hidden_size=16, cell="gru",
+                          bidirectional=bi, rng=3)
+    ids, lens, gold, mask, _ = train
+
+    def loss_fn(i):
+        pick = rng.integers(0, ids.shape[1], 32)
+        logits = m(ids[:, pick], lens[pick])
+        return tr.F.cross_entropy(logits, np.where(mask[:, pick], gold[:, pick], -100),
+                                  ignore_index=-100)
+    fit(m, loss_fn, tour.size(200, 15))
+    ids, lens, gold, mask, amb = test
+    with tr.no_grad():
+        logits = m(ids, lens)
+    label = "bidirectional" if bi else "causal (left to right)"
+    ch.number(f"{label}: accuracy on the ambiguous word / on all words",
+              f"{accuracy(logits, gold, amb):.3f} / {accuracy(logits, gold, mask):.3f}")
+    return m
 
 
 def seq2seq(tour, ch) -> None:
@@ -169,6 +169,12 @@ def recursive(tour, ch) -> None:
         acc = tr.nn.tree_accuracy(model(s, at="root"), s, at="root", neutral=1)
     ch.number("loss, first -> last quarter of training", f"{curve[0]:.3f} -> {curve[-1]:.3f}")
     ch.number("held-out trees: root accuracy (3 classes)", acc["fine"])
+    _tree_pictures(tour, ch, model, test, vocab)
+    ch.api = "tr.nn.RecursiveNN / RNTN / TreeLSTM; tr.nn.build_schedule(trees, vocab)"
+
+
+def _tree_pictures(tour, ch, model, test, vocab) -> None:
+    """One short test tree with a "not": level-batched vs per-node gradients, and its pictures."""
     tree = min(test, key=lambda t: abs(len(t.leaves()) - 4) + (0 if "not" in t.leaves() else 9))
     one = tr.nn.build_schedule([tree], vocab, num_classes=3)
     grads = {}
@@ -187,7 +193,6 @@ def recursive(tour, ch) -> None:
               "the shared W")
     tour.view(ch, "backward", g, "backward", "Backward: gradient norms as colours",
               highlight="W")
-    ch.api = "tr.nn.RecursiveNN / RNTN / TreeLSTM; tr.nn.build_schedule(trees, vocab)"
 
 
 def gates(tour, ch) -> None:
