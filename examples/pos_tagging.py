@@ -198,31 +198,20 @@ def save(out, model, words, results, name):
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump({"data": name, **results}, f, indent=2)
     ids = words.encode("the comedian was entertaining".split())[:, None]
-    logits = composite_copy(model)(ids)  # every step and gate its own node in the graph
+    logits = model.eval()(ids)  # tr.trace opens the fused layers: every step and gate a node
     with open(os.path.join(out, "tagger_4_words.graph.json"), "w") as f:
         f.write(tr.trace(logits).to_json())
     print(f"wrote {out}/results.json, tagger_bidirectional.npz, tagger_4_words.graph.json")
 
 
-def composite_copy(model):
-    """The same tagger with composite cells (fused layers record one node per layer and
-    direction; pictures want every step and gate), in eval mode."""
-    picture = BiRNNTagger(model.vocab_size, model.n_tags, model.embed.embedding_dim,
-                          model.rnn.hidden_size, cell=model.cell,
-                          bidirectional=model.bidirectional, num_layers=model.rnn.num_layers,
-                          fused=False).eval()
-    picture.load_state_dict(model.state_dict())
-    return picture
-
-
 # %% Pictures: the trained bidirectional tagger on one short sentence
 def draw(model, sentence, words, tags, args):
-    """Pictures of one sentence's loss (gold tags) with a composite copy of the tagger: unrolled
+    """Pictures of one sentence's loss (gold tags) with the trained tagger in eval mode: unrolled
     (each cell application one node, the forward chain h^(t) and the backward chain g^(t) in
     their own clusters, meeting at each [h^(t); g^(t)]) and folded (every gate its own op)."""
     import viz  # the drawing package; the core never imports it
 
-    picture = composite_copy(model)
+    picture = model.eval()  # no dropout in the picture; tr.trace opens the fused layers
     ids, gold = words.encode(sentence[0])[:, None], tags.encode(sentence[1])[:, None]
     loss = picture.loss(ids, gold)
     loss.backward(retain_grads=True)

@@ -58,7 +58,7 @@ def test_char_rnn(tmp_path, capsys):
     assert (tmp_path / "char_rnn.npz").exists()
     svg = assert_pictures(tmp_path, "char_lstm", ("unrolled", "folded", "backward"),
                           steps=range(6))
-    assert "gate_f" in svg["unrolled"]  # the composite copy: every gate is a node (a cell's
+    assert "gate_f" in svg["unrolled"]  # the opened trace: every gate is a node (a cell's
     # tooltip lists their roles)
     assert "weight_hh_l0" in svg["backward"]
     assert f"drew {tmp_path / 'char_lstm_backward.svg'}" in out
