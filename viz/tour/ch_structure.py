@@ -84,7 +84,7 @@ def seq2seq(tour, ch) -> None:
            "good, globally bad choice.")
     model = tour.cache.get("seq2seq")
     if model is None:  # the teacher-forcing chapter did not run: train one here
-        model, rng, train = data.seq2seq_model(True), np.random.default_rng(2), \
+        model, rng, train = data.seq2seq_model(), np.random.default_rng(2), \
             data.digit_pairs(2000, 0)
         fit(model, lambda i: data.seq2seq_loss(model, data.sample(train, rng, 32), 1.0, rng),
             tour.size(500, 20))

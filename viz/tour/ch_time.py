@@ -185,7 +185,7 @@ def _decoder_graph(forced: bool):
 
 def _train_seq2seq(train: list, schedule, steps: int):
     """The trained model and its loss per step."""
-    model, rng = data.seq2seq_model(True), np.random.default_rng(2)
+    model, rng = data.seq2seq_model(), np.random.default_rng(2)
     losses = fit(model, lambda i: data.seq2seq_loss(model, data.sample(train, rng, 32),
                                                      schedule(i), rng), steps)
     return model, losses
