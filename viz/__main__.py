@@ -45,13 +45,22 @@ def main(argv=None) -> int:
         opts["collapse"] = args.collapse
     if args.highlight is not None:
         opts["highlight"] = int(args.highlight) if args.highlight.isdigit() else args.highlight
+    return _run(lambda: _draw_to(args, opts))
+
+
+def _draw_to(args, opts: dict):
     out = Path(args.output)
+    dg = draw(args.graph, view=args.view, **opts)
+    if out.suffix.lower() == ".dot":
+        out.write_text(dg.source, encoding="utf-8")
+        return out
+    return render(dg, out)
+
+
+def _run(work) -> int:
+    """Exit status of a command: print what ``work()`` wrote, or the error a user can act on."""
     try:
-        dg = draw(args.graph, view=args.view, **opts)
-        if out.suffix.lower() == ".dot":
-            out.write_text(dg.source, encoding="utf-8")
-        else:
-            out = render(dg, out)
+        out = work()
     except VizError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -73,18 +82,17 @@ def _teach(argv: list) -> int:
         ap.add_argument("--seed", type=int, default=None)
         ap.add_argument("--answers", action="store_true", help="print the answer key too")
     args = ap.parse_args(argv[1:])
-    try:
-        if argv[0] == "replay":
-            out = replay(args.graph, args.folder, args.format, max_frames=args.max_frames)[-1]
-        else:
-            ex = exercise(args.graph, _blank_arg(args.blank), args.seed)
-            out = ex.render(args.output)
-            print(ex.worksheet(answers=args.answers))
-    except VizError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(out)
-    return 0
+    if argv[0] == "replay":
+        return _run(lambda: replay(args.graph, args.folder, args.format,
+                                   max_frames=args.max_frames)[-1])
+    return _run(lambda: _exercise(args))
+
+
+def _exercise(args):
+    ex = exercise(args.graph, _blank_arg(args.blank), args.seed)
+    out = ex.render(args.output)
+    print(ex.worksheet(answers=args.answers))
+    return out
 
 
 def _inspect(argv: list) -> int:
@@ -103,14 +111,8 @@ def _inspect(argv: list) -> int:
     args = ap.parse_args(argv)
     opts = {k: v for k, v in (("keep_ends", args.keep_ends), ("collapse", args.collapse))
             if v is not None}
-    try:
-        out = inspect(args.graph, view=args.view, title=args.title,
-                      max_frames=args.max_frames, **opts).save(args.output)
-    except VizError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(out)
-    return 0
+    return _run(lambda: inspect(args.graph, view=args.view, title=args.title,
+                                max_frames=args.max_frames, **opts).save(args.output))
 
 
 def _blank_arg(text: str):
