@@ -50,6 +50,7 @@ class Config:
     trees: int = 96
     tree_rounds: int = 11
     tree_dim: int = 100
+    tree_block: float = 0.2  # seconds per timed block (calls repeated to last that long)
 
 
 PRESETS = {
@@ -58,7 +59,7 @@ PRESETS = {
                     import_runs=3, warm_runs=1, render_repeat=1, trees=32, tree_rounds=3),
     "tiny": Config(small=(11, 8, 5, 1), batched=(11, 16, 6, 4), rounds=1, number_small=1,
                    mem_steps=30, mem_window=10, import_runs=1, warm_runs=1, render_T=12,
-                   render_repeat=1, trees=4, tree_rounds=1, tree_dim=8),
+                   render_repeat=1, trees=4, tree_rounds=1, tree_dim=8, tree_block=0.01),
 }
 
 
@@ -72,7 +73,7 @@ def _group(name: str, cfg: Config, threads: str) -> list[Row]:
         return fn(sizes, cfg.rounds, number, threads)
     V, H, T, _ = cfg.small
     if name == "trees":
-        return trees.tree_rows(cfg.trees, cfg.tree_rounds, cfg.tree_dim)
+        return trees.tree_rows(cfg.trees, cfg.tree_rounds, cfg.tree_dim, cfg.tree_block)
     if name == "startup":
         return startup.startup_rows(V, H, T, cfg.import_runs, cfg.warm_runs)
     if name == "memory":

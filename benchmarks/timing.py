@@ -30,12 +30,14 @@ class Timings:
         return statistics.median(a / b for a, b in pairs)
 
 
-def interleave(fns: dict[str, Callable[[], object]], rounds: int, number: int,
+def interleave(fns: dict[str, Callable[[], object]], rounds: int, number: int | dict[str, int],
                warmup: int = 2, before: Callable[[], object] | None = None) -> Timings:
     """Time ``number`` calls of each function per round, functions interleaved within a round
-    (in alternating order). ``before()``, if given, runs untimed before each timed block (e.g.
+    (in alternating order); ``number`` may be a dict giving each function its own count (see
+    :func:`calls_for`). ``before()``, if given, runs untimed before each timed block (e.g.
     ``gc.collect``, so a full collection that earlier blocks' garbage made due does not land
     in whichever workload happens to come next)."""
+    counts = number if isinstance(number, dict) else dict.fromkeys(fns, number)
     for fn in fns.values():
         for _ in range(warmup):  # JIT compilation, cache loads, allocator growth
             fn()
@@ -50,10 +52,25 @@ def interleave(fns: dict[str, Callable[[], object]], rounds: int, number: int,
             if before is not None:
                 before()
             t0 = time.perf_counter()
-            for _ in range(number):
+            for _ in range(counts[name]):
                 fn()
-            out.per_round[name].append((time.perf_counter() - t0) / number)
+            out.per_round[name].append((time.perf_counter() - t0) / counts[name])
     return out
+
+
+def calls_for(fns: dict[str, Callable[[], object]], block: float) -> dict[str, int]:
+    """Calls per timed block so each function's block lasts about ``block`` seconds, from one
+    warm-up call and one timed call of each. Workloads of very different length need it: on a
+    shared machine a single 8 ms call is either untouched or hit by a whole time slice of
+    another process, while a 300 ms call averages over many slices, so their ratio drifts with
+    the load (the x32 tree row read 26.7x in a full run, 39-45x alone)."""
+    counts = {}
+    for name, fn in fns.items():
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        counts[name] = max(1, round(block / max(time.perf_counter() - t0, 1e-9)))
+    return counts
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:

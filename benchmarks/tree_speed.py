@@ -12,15 +12,17 @@ Run: python benchmarks/tree_speed.py [--trees 96] [--rounds 5] [--dim 100]
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 
 import tinygrad_rnn as tr
+from benchmarks.timing import Timings, calls_for, interleave
 from tinygrad_rnn.nn import RecursiveNN, TreeLSTM, build_schedule, merge_schedules
 
+BLOCK = 0.2  # seconds per timed block
 SST = Path(__file__).resolve().parents[2] / "shared/data/sst/train.txt"
 
 
@@ -41,11 +43,13 @@ def load(n: int) -> list:
 
 def ours(model, schedules: list, batch: int, mode: str):
     groups = [merge_schedules(schedules[a : a + batch]) for a in range(0, len(schedules), batch)]
+    params = model.parameters()  # listed once, as an optimizer holds them (and PyTorch's side)
 
     def run():
         for s in groups:
             model.loss(s, mode=mode).backward()
-            model.zero_grad()
+            for p in params:
+                p.grad = None
 
     return run
 
@@ -87,20 +91,19 @@ def torch_per_node(trees: list, vocab, dim: int, dtype=np.float64):
     return run
 
 
-def measure(configs: dict, n_trees: int, rounds: int) -> dict:
-    """Median trees/s per config; BLAS pinned to one thread for everyone (PyTorch's own pool is
-    pinned in ``torch_per_node``): fair, and fastest for these small matrices."""
-    times = {k: [] for k in configs}
+def measure(configs: dict, n_trees: int, rounds: int, block: float = BLOCK) -> Timings:
+    """Seconds per pass over the trees, per config and round. BLAS pinned to one thread for
+    everyone (PyTorch's own pool is pinned in ``torch_per_node``): fair, and fastest for these
+    small matrices. Each timed block repeats its pass to last ~``block`` s, with the collector
+    run before it (``benchmarks/timing.py`` says why); rounds interleave the configs."""
     with tr.blas_threads(1):
-        for fn in configs.values():
-            fn()  # warm up: Numba compile / cache load, allocator
-        order = list(configs.items())
-        for r in range(rounds):  # alternating order, as benchmarks/timing.py explains
-            for k, fn in (order if r % 2 == 0 else order[::-1]):
-                t = time.perf_counter()
-                fn()
-                times[k].append(time.perf_counter() - t)
-    return {k: n_trees / statistics.median(v) for k, v in times.items()}
+        return interleave(configs, rounds, calls_for(configs, block), warmup=0,
+                          before=gc.collect)
+
+
+def rates(t: Timings, n_trees: int) -> dict:
+    """Trees per second of each config (median over rounds)."""
+    return {k: n_trees / statistics.median(v) for k, v in t.per_round.items()}
 
 
 def main():
@@ -130,11 +133,12 @@ def main():
                 configs["PyTorch per-node (batch 1)"] = torch_per_node(trees, vocab, args.dim)
             except ImportError:
                 pass
-        rates = measure(configs, len(trees), args.rounds)
-        base = rates.get("PyTorch per-node (batch 1)", rates["per-node (batch 1)"])
-        print(f"\n{name}")
-        for k, r in rates.items():
-            print(f"  {k:28s} {r:8.1f} trees/s   x{r / base:5.1f}")
+        t = measure(configs, len(trees), args.rounds)
+        base = "PyTorch per-node (batch 1)" if "PyTorch per-node (batch 1)" in configs else (
+            "per-node (batch 1)")
+        print(f"\n{name} (x: speed-up over {base}, median of the rounds' ratios)")
+        for k, r in rates(t, len(trees)).items():
+            print(f"  {k:28s} {r:8.1f} trees/s   x{1 / t.ratio(k, base):5.1f}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -92,7 +93,7 @@ def test_unknown_group_is_refused():
 def test_tree_rows_cover_both_models_and_every_batch_size():
     from benchmarks import trees
 
-    rows = trees.tree_rows(n_trees=4, rounds=1, dim=8)
+    rows = trees.tree_rows(n_trees=4, rounds=1, dim=8, block=0.01)
     names = [r.workload for r in rows]
     for model in ("RecursiveNN", "TreeLSTM"):
         for how in ("per node, batch 1", "level-batched x1", "level-batched x8",
@@ -117,6 +118,20 @@ def test_interleave_alternates_the_order_of_each_round():
     t = interleave(fns, rounds=3, number=1, warmup=0)
     assert "".join(calls) == "abccbaabc"
     assert all(len(v) == 3 for v in t.per_round.values())
+
+
+def test_interleave_repeats_each_function_its_own_number_of_times():
+    from benchmarks.timing import calls_for, interleave
+
+    calls = []
+    fns = {"short": lambda: calls.append("s"), "long": lambda: (calls.append("l"),
+                                                                time.sleep(0.02))}
+    counts = calls_for(fns, block=0.04)
+    assert counts["long"] in (1, 2) and counts["short"] > 3  # ~0.04 s of each
+    calls.clear()
+    t = interleave(fns, rounds=2, number={"short": 3, "long": 1}, warmup=0)
+    assert "".join(calls) == "sssllsss"
+    assert t.ms("long") >= 20 > t.ms("short")
 
 
 def test_fast_paths_run_at_tiny_sizes():

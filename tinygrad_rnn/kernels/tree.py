@@ -5,11 +5,19 @@ copies the rows a level needs into one (n * m, S) block (m child slots per node)
 ``tree_gather_bwd``, adds each slot's gradient back into the source row. A child shared by two
 parents (a DAG) is gathered twice, so its gradient must *accumulate*: plain fancy assignment would
 keep only one of the contributions. Indices are validated when the schedule is built.
+
+The whole-tree ops (:mod:`tinygrad_rnn.ops.tree`) make one call per level besides the GEMM:
+``rnn_level_fwd`` / ``rnn_level_bwd`` (RecursiveNN) and ``tree_lstm_bwd_level``. ``tanh_f32``
+comes from ``kernels/sequence.py``: after changing it there, clear Numba's cache of this file
+too (the cache notices changes to a kernel's own file only).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from tinygrad_rnn.kernels._jit import kernel
+from tinygrad_rnn.kernels.sequence import tanh_f32
 
 
 @kernel
@@ -47,12 +55,44 @@ def tree_gather_bwd(gsrc, rows, g, pos):
 
 
 @kernel
-def tanh_bwd_rows(g, p, start, stop):
-    """``g[i, :] *= 1 - p[i, :]**2`` for rows start..stop-1: dL/da from dL/dp, p = tanh(a).
+def rnn_level_fwd(p, start, stop, b, f32, kids, out):
+    """Finish one RecursiveNN level and gather the next level's children, in one pass.
 
-    g, p: (N, S) float, g modified in place. One pass, no temporaries (NumPy needs three).
+    p (N, H): rows start..stop-1 hold the level's GEMM W [c1; c2]; they become
+    tanh(. + b) in place (b (H,); :func:`tanh_f32` when ``f32``, else libm's tanh, as
+    NumPy's float64 tanh). Then ``out[i, :] = p[kids[i], :]`` (kids (n,) int64 ids < the next
+    level's first row, so every row read is final). One call per level instead of a gather
+    kernel, a bias add and a NumPy tanh (whose float32 loop is scalar here: ~3.5 ns a value).
+    """
+    d = p.shape[1]
+    for i in range(start, stop):
+        row = p[i]
+        if f32:
+            for j in range(d):
+                row[j] = tanh_f32(row[j] + b[j])
+        else:
+            for j in range(d):
+                row[j] = np.tanh(row[j] + b[j])
+    for i in range(kids.shape[0]):
+        r = kids[i]
+        for j in range(d):
+            out[i, j] = p[r, j]
+    return out
+
+
+@kernel
+def rnn_level_bwd(g, kids, dx, p, start, stop):
+    """Scatter the level above, then turn the next level's dL/dp into dL/da, in one pass.
+
+    ``g[kids[i], :] += dx[i, :]`` (the children's share of the level above, repeats
+    accumulating), then ``g[i, :] *= 1 - p[i, :]**2`` for rows start..stop-1, whose parents
+    have all been scattered (they lie on higher levels). g, p (N, H); dx (n, H).
     """
     d = g.shape[1]
+    for i in range(kids.shape[0]):
+        r = kids[i]
+        for j in range(d):
+            g[r, j] += dx[i, j]
     for i in range(start, stop):
         for j in range(d):
             v = p[i, j]
