@@ -28,11 +28,11 @@ from tinygrad_rnn.kernels.sequence import (
     lstm_loop_bwd,
     lstm_loop_fwd,
     lstm_step_bwd,
+    lstm_step_fwd,
     rnn_loop_bwd,
     rnn_loop_fwd,
     rnn_step_bwd,
 )
-from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
 from tinygrad_rnn.workspace import buf
 
@@ -213,30 +213,33 @@ def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     hprev = None if mask is None else buf("lstm_seq", "hprev", (T, B, H), dt)
     cprev = None if mask is None else buf("lstm_seq", "cprev", (T, B, H), dt)
     tcs = buf("lstm_seq", "tanh_c", (T, B, H), dt)
-    hn = np.empty((B, H), dtype=dt)
+    _lstm_fwd_steps(xp, h0, c0, w_hh, reverse, mask, out, gates, tcs, hprev, cprev)
+    return out, (X, w_ih, w_hh, gates, hprev, cprev, tcs, h0, c0, out)
+
+
+def _lstm_fwd_steps(xp, h0, c0, w_hh, reverse, mask, out, gates, tcs, hprev, cprev):
+    """The NumPy/BLAS forward recurrence: per step one GEMM (h_(t-1) W_hh^T into a C-contiguous
+    scratch) and one fused kernel for the gates and the cell (:func:`lstm_step_fwd`), which
+    writes gates[t], out[t] = [h_t | c_t] and tcs[t]. Masked: hprev, cprev get the states each
+    step starts from; a padded step keeps them and outputs h = 0 (its c_t slot is unmasked)."""
+    T, B, G = xp.shape
+    H = G // 4
+    if w_hh.shape != (G, H) or h0.shape != (B, H) or c0.shape != (B, H):
+        raise ValueError("shape mismatch")  # the kernel does not check bounds (apply names it)
+    w_t = np.ascontiguousarray(w_hh.T)
+    zh = np.empty((B, G), dtype=np.result_type(h0, w_t))  # matmul's out= takes no casting
     h, c = h0, c0
     for t in step_order(T, reverse):
         if mask is not None:
             hprev[t], cprev[t] = h, c
-        act = gates[t]
-        np.add(xp[t], (w_hh @ h.T).T, out=act)
-        _sig_(act[:, :2 * H])
-        np.tanh(act[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
-        _sig_(act[:, 3 * H:])
-        cn = out[t, :, H:]  # the c_t slot is unmasked (pictures read it)
-        np.multiply(act[:, H:2 * H], c, out=cn)
-        np.multiply(act[:, :H], act[:, 2 * H:3 * H], out=hn)
-        cn += hn
-        np.tanh(cn, out=tcs[t])
-        np.multiply(act[:, 3 * H:], tcs[t], out=hn)
+        np.matmul(h, w_t, out=zh)
+        lstm_step_fwd(xp, zh, c, xp.dtype == np.float32, gates, out, tcs, t)
         if mask is None:
-            out[t, :, :H] = hn
-            h, c = out[t, :, :H], cn
+            h, c = out[t, :, :H], out[t, :, H:]
         else:
-            h, c = np.where(mask[t], hn, h), np.where(mask[t], cn, c)
-            np.multiply(hn, mask[t], out=out[t, :, :H])
+            h, c = np.where(mask[t], out[t, :, :H], h), np.where(mask[t], out[t, :, H:], c)
+            out[t, :, :H] *= mask[t]
     out[T, :, :H], out[T, :, H:] = h, c
-    return out, (X, w_ih, w_hh, gates, hprev, cprev, tcs, h0, c0, out)
 
 
 def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
