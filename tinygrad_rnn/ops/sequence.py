@@ -8,6 +8,9 @@ small products accumulated one by one. Only the recurrence itself stays a loop, 
 values are written into preallocated per-step slices (few temporaries). The recurrent products
 are formed as (W h^T)^T, and dh as (W^T dz^T)^T: the shapes OpenBLAS runs faster than h W^T and
 dz W (benchmarks/README.md, "ops/sequence.py"); their transposed results are only read.
+The batched LSTM instead writes h W^T and dz W straight into C-order scratch, which its fused
+step kernels read (equally fast at one thread, and no copies); its c_(t-1), h_(t-1) are read
+in place from the saved outputs in the backward pass.
 
 Inputs: X (T, B, I), h0 (B, H) [, c0 (B, H)], W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh (G*H,).
 Params: reverse (run t = T-1 .. 0), mask ((T, B, 1) bool or None: a padded step keeps the state
@@ -226,7 +229,8 @@ def _lstm_fwd_steps(xp, h0, c0, w_hh, reverse, mask, out, gates, tcs, hprev, cpr
     H = G // 4
     if w_hh.shape != (G, H) or h0.shape != (B, H) or c0.shape != (B, H):
         raise ValueError("shape mismatch")  # the kernel does not check bounds (apply names it)
-    w_t = np.ascontiguousarray(w_hh.T)
+    # W_hh^T as a transposed view: BLAS reads it in place (a contiguous copy cost ~1 ms a call)
+    w_t = w_hh.T
     zh = np.empty((B, G), dtype=np.result_type(h0, w_t))  # matmul's out= takes no casting
     h, c = h0, c0
     for t in step_order(T, reverse):
@@ -296,18 +300,18 @@ def _lstm_bwd_steps(g, gates, cprev, tcs, w_hh, mask, reverse, dz, dh, dc):
     c_(t-1) of step t, an array (T, B, H) or a list of views (:func:`_prev_views`)."""
     T, B, G = gates.shape
     H = G // 4
-    w_t = np.ascontiguousarray(w_hh.T)
+    w_t = w_hh.T
     dc_new = np.empty_like(dc)
-    dhT = np.empty((H, B), dtype=np.result_type(w_t, dz))  # np.dot's out= takes no casting
+    dh_new = np.empty(dh.shape, dtype=np.result_type(w_hh, dz))  # out= takes no casting
     if mask is not None:
         gm, zero = np.empty((B, 2 * H), dtype=dh.dtype), np.zeros_like(dh)
     for t in step_order(T, not reverse):
         if mask is None:  # one fused pass: gate gradients and dc_new = dL/dc_(t-1) via f
             lstm_step_bwd(g[t], dh, dc, gates[t], cprev[t], tcs[t], dz[t], dc_new)
-            # (W^T dz^T)^T is the faster GEMM shape; copying it into C order (3 us at B=32,
-            # H=256) keeps the next step's kernel vectorised
-            np.dot(w_t, dz[t].T, out=dhT)
-            np.copyto(dh, dhT.T)
+            # dz_t W_hh straight into C order (the next step's kernel vectorises on it); at
+            # one thread as fast as (W^T dz^T)^T plus the copy it needed
+            np.matmul(dz[t], w_hh, out=dh_new)
+            dh, dh_new = dh_new, dh
             dc, dc_new = dc_new, dc  # swap: dc is rewritten next step
             continue
         # a padded step's new h reaches neither output nor state; the c_t output slot is
