@@ -8,9 +8,9 @@ small products accumulated one by one. Only the recurrence itself stays a loop, 
 values are written into preallocated per-step slices (few temporaries). The recurrent products
 are formed as (W h^T)^T, and dh as (W^T dz^T)^T: the shapes OpenBLAS runs faster than h W^T and
 dz W (benchmarks/README.md, "ops/sequence.py"); their transposed results are only read.
-The batched LSTM instead writes h W^T and dz W straight into C-order scratch, which its fused
-step kernels read (equally fast at one thread, and no copies); its c_(t-1), h_(t-1) are read
-in place from the saved outputs in the backward pass.
+In the batched LSTM one fused kernel per step does all the element-wise work of each direction
+(:func:`~tinygrad_rnn.kernels.sequence.lstm_step_fwd`, ``lstm_step_bwd``), and the backward pass
+reads h_(t-1), c_(t-1) from the saved outputs instead of shifted copies.
 
 Inputs: X (T, B, I), h0 (B, H) [, c0 (B, H)], W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh (G*H,).
 Params: reverse (run t = T-1 .. 0), mask ((T, B, 1) bool or None: a padded step keeps the state
