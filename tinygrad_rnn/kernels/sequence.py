@@ -1,10 +1,12 @@
 """Kernels of the whole-sequence ops (:mod:`tinygrad_rnn.ops.sequence`).
 
-* ``rnn_step_bwd``, ``lstm_step_bwd``: the per-step element-wise backward work, fused. Only
-  arithmetic lives here (products with saved gates, 1 - x^2): Numba has no vector math library
-  on this build, so tanh/exp in a jitted loop run scalar and stay on NumPy. One loop replaces ~4
-  (RNN) or ~20 (LSTM) NumPy calls and as many passes over memory per step; the recurrent GEMMs
-  stay on BLAS. ``dh`` may be any strided (B, H) view (the recurrent product arrives transposed).
+* ``rnn_step_bwd``, ``lstm_step_bwd``: the per-step element-wise backward work, fused (products
+  with saved gates, 1 - x^2). One loop replaces ~4 (RNN) or ~20 (LSTM) NumPy calls and as many
+  passes over memory per step; the recurrent GEMMs stay on BLAS. ``dh`` may be any strided
+  (B, H) view (the recurrent product arrives transposed).
+* ``lstm_step_fwd``: the batched LSTM's per-step forward element-wise work (bias, gates, cell),
+  fused. Numba has no vector math library on this build: libm's tanh runs scalar, so float32
+  uses :func:`tanh_f32` (NumPy's float32 tanh is scalar here too); float64 keeps libm.
 * ``rnn_loop_fwd``, ``rnn_loop_bwd``: the whole vanilla-RNN recurrence as one compiled loop, for
   small batches (B = 1 or B * H <= :data:`SMALL`), where NumPy's per-call overhead costs as much
   as a step's arithmetic. The matrix-vector products vectorise (summed as columns of W^T in the
@@ -179,24 +181,70 @@ def rnn_loop_bwd(g, hs, w_hh, reverse, relu, da, dh):
 
 
 @kernel
-def _activate(a, lo, hi, sigmoid, f32):
-    """a[lo:hi] <- sigmoid(a) (as 0.5 tanh(a/2) + 0.5, the bits of NumPy's stable sigmoid) or
-    tanh(a), in place; f32: float32 arrays, with :func:`tanh_f32`. One branch-free loop per case,
-    so each vectorises."""
+def _activate(a, sigmoid, f32):
+    """a <- sigmoid(a) (as 0.5 tanh(a/2) + 0.5, the bits of NumPy's stable sigmoid) or
+    tanh(a), in place, for a 1-D view; f32: float32 arrays, with :func:`tanh_f32`. One
+    branch-free loop per case from index 0, so each vectorises (a loop over range(lo, hi) of the
+    whole row did not: Numba's negative-index wraparound check stays in it, 4x slower)."""
     if f32:
         half = np.float32(0.5)
         if sigmoid:
-            for i in range(lo, hi):
+            for i in range(a.size):
                 a[i] = tanh_f32(a[i] * half) * half + half
         else:
-            for i in range(lo, hi):
+            for i in range(a.size):
                 a[i] = tanh_f32(a[i])
     elif sigmoid:
-        for i in range(lo, hi):
+        for i in range(a.size):
             a[i] = np.tanh(a[i] * 0.5) * 0.5 + 0.5
     else:
-        for i in range(lo, hi):
+        for i in range(a.size):
             a[i] = np.tanh(a[i])
+
+
+@kernel
+def _activate_gates(a, f32):
+    """a (4H,) = [z_i, z_f, z_g, z_o] <- [s(z_i), s(z_f), tanh(z_g), s(z_o)], in place."""
+    H = a.size // 4
+    _activate(a[:2 * H], True, f32)
+    _activate(a[2 * H:3 * H], False, f32)
+    _activate(a[3 * H:], True, f32)
+
+
+@kernel
+def _cell(a, c, f32, hn, cn, tc):
+    """One row of the cell update from activated gates a (4H,) and c = c_(t-1) (H,):
+    cn = f c + i g, tc = tanh(cn), hn = o tc."""
+    H = c.size
+    a_i, a_f, a_g, a_o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]  # views: see _activate
+    for j in range(H):
+        cn[j] = a_f[j] * c[j] + a_i[j] * a_g[j]
+    for j in range(H):
+        tc[j] = cn[j]
+    _activate(tc, False, f32)
+    for j in range(H):
+        hn[j] = a_o[j] * tc[j]
+
+
+@kernel
+def lstm_step_fwd(xp, bias, zt, c_prev, f32, gates, out, tcs, t):
+    """One LSTM step of a batch after its recurrent GEMM, the element-wise work fused (the
+    NumPy/BLAS path: B * H > :data:`SMALL`). xp (T, B, 4H) = X W_ih^T; bias (4H,) =
+    b_ih + b_hh; zt (4H, B) = W_hh h_(t-1)^T, the transposed product (the faster GEMM shape,
+    read with a stride: cheaper than a copy); c_prev (B, H): c_(t-1), rows contiguous.
+    Writes gates[t] = activated [i, f, g, o] of z = (xp[t] + bias) + zt^T,
+    out[t] = [h_t | c_t], tcs[t] = tanh(c_t), as :func:`lstm_loop_fwd` does.
+    One pass per row instead of ~10 NumPy calls and temporaries: at B=32, H=256, T=50, float32,
+    one thread, NumPy's scalar float32 tanh and the cell passes took ~9 ms per sequence, this
+    ~3 ms with :func:`tanh_f32` (float64 keeps libm's tanh, as fast as NumPy's here)."""
+    G, B = zt.shape
+    H = G // 4
+    for b in range(B):
+        a, x = gates[t, b], xp[t, b]
+        for j in range(G):
+            a[j] = (x[j] + bias[j]) + zt[j, b]
+        _activate_gates(a, f32)
+        _cell(a, c_prev[b], f32, out[t, b, :H], out[t, b, H:], tcs[t, b])
 
 
 @kernel
@@ -217,17 +265,9 @@ def lstm_loop_fwd(xp, w_hh_t, h0, c0, reverse, f32, gates, out, tcs):
             t = T - 1 - k if reverse else k
             a = gates[t, b]
             _add_xw(a, xp[t, b], w_hh_t, h)
-            _activate(a, 0, 2 * H, True, f32)
-            _activate(a, 2 * H, 3 * H, False, f32)
-            _activate(a, 3 * H, G, True, f32)
-            hn, cn, tc = out[t, b, :H], out[t, b, H:], tcs[t, b]
-            for j in range(H):
-                cn[j] = a[H + j] * c[j] + a[j] * a[2 * H + j]
-            for j in range(H):
-                tc[j] = cn[j]
-            _activate(tc, 0, H, False, f32)
-            for j in range(H):
-                hn[j] = a[3 * H + j] * tc[j]
+            _activate_gates(a, f32)
+            hn, cn = out[t, b, :H], out[t, b, H:]
+            _cell(a, c, f32, hn, cn, tcs[t, b])
             h, c = hn, cn
 
 

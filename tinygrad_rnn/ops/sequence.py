@@ -8,6 +8,9 @@ small products accumulated one by one. Only the recurrence itself stays a loop, 
 values are written into preallocated per-step slices (few temporaries). The recurrent products
 are formed as (W h^T)^T, and dh as (W^T dz^T)^T: the shapes OpenBLAS runs faster than h W^T and
 dz W (benchmarks/README.md, "ops/sequence.py"); their transposed results are only read.
+In the batched LSTM one fused kernel per step does all the element-wise work of each direction
+(:func:`~tinygrad_rnn.kernels.sequence.lstm_step_fwd`, ``lstm_step_bwd``), and the backward pass
+reads h_(t-1), c_(t-1) from the saved outputs instead of shifted copies.
 
 Inputs: X (T, B, I), h0 (B, H) [, c0 (B, H)], W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh (G*H,).
 Params: reverse (run t = T-1 .. 0), mask ((T, B, 1) bool or None: a padded step keeps the state
@@ -28,11 +31,11 @@ from tinygrad_rnn.kernels.sequence import (
     lstm_loop_bwd,
     lstm_loop_fwd,
     lstm_step_bwd,
+    lstm_step_fwd,
     rnn_loop_bwd,
     rnn_loop_fwd,
     rnn_step_bwd,
 )
-from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
 from tinygrad_rnn.workspace import buf
 
@@ -67,17 +70,20 @@ def seq_explain(gates: int, n_states: int):
     return explain
 
 
-def input_projection(X, w_ih, bias, op: str):
+def input_projection(X, w_ih, bias, op: str, add_bias: bool = True):
     """X (T, B, I) -> X W_ih^T + bias (T, B, G) as one 2-D GEMM: NumPy runs a 3-D @ 2-D
     product as T separate small GEMMs (measured ~2x slower at T=50, B=32). The result is a
-    recycled work array of ``op``."""
+    recycled work array of ``op``. add_bias=False: X W_ih^T only (bias still checked), for a
+    step kernel that adds it on its pass (one pass less over (T, B, G): 0.5 ms at B=32, 4H=1024,
+    T=50 float32)."""
     T, B, I = X.shape
     if w_ih.shape[1] != I or bias.shape != (w_ih.shape[0],):
         raise ValueError("shape mismatch")  # apply() names the argument
     G = w_ih.shape[0]
     xp = buf(op, "xp", (T, B, G), np.result_type(X, w_ih, bias))
     np.dot(X.reshape(T * B, I), w_ih.T, out=xp.reshape(T * B, G))
-    xp += bias
+    if add_bias:
+        xp += bias
     return xp
 
 
@@ -201,11 +207,13 @@ def _lstm_fwd_loop(xp, h0, c0, w_hh, reverse, out, gates, tcs):
 def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     T, B, _ = X.shape
     H = h0.shape[-1]
-    xp = input_projection(X, w_ih, b_ih + b_hh, "lstm_seq")
+    loop = use_lstm_loop_kernels(B, H, mask)
+    bias = b_ih + b_hh
+    xp = input_projection(X, w_ih, bias, "lstm_seq", add_bias=loop)
     dt = xp.dtype
     out = buf("lstm_seq", "out", (T + 1, B, 2 * H), dt)  # every slot is written below
     gates = buf("lstm_seq", "gates", (T, B, 4 * H), dt)  # activated i, f, g, o
-    if use_lstm_loop_kernels(B, H, mask):
+    if loop:
         tcs = buf("lstm_seq", "tanh_c", (T, B, H), dt)
         _lstm_fwd_loop(xp, h0, c0, w_hh, reverse, out, gates, tcs)
         return out, (X, w_ih, w_hh, gates, None, None, tcs, h0, c0, out)
@@ -213,54 +221,87 @@ def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     hprev = None if mask is None else buf("lstm_seq", "hprev", (T, B, H), dt)
     cprev = None if mask is None else buf("lstm_seq", "cprev", (T, B, H), dt)
     tcs = buf("lstm_seq", "tanh_c", (T, B, H), dt)
-    hn = np.empty((B, H), dtype=dt)
+    _lstm_fwd_steps(xp, bias, h0, c0, w_hh, reverse, mask, out, gates, tcs, hprev, cprev)
+    return out, (X, w_ih, w_hh, gates, hprev, cprev, tcs, h0, c0, out)
+
+
+def _lstm_fwd_steps(xp, bias, h0, c0, w_hh, reverse, mask, out, gates, tcs, hprev, cprev):
+    """The NumPy/BLAS forward recurrence: per step one GEMM (h_(t-1) W_hh^T into a C-contiguous
+    scratch) and one fused kernel for the bias, the gates and the cell (:func:`lstm_step_fwd`;
+    xp = X W_ih^T without the bias), which
+    writes gates[t], out[t] = [h_t | c_t] and tcs[t]. Masked: hprev, cprev get the states each
+    step starts from; a padded step keeps them and outputs h = 0 (its c_t slot is unmasked)."""
+    T, B, G = xp.shape
+    H = G // 4
+    if w_hh.shape != (G, H) or h0.shape != (B, H) or c0.shape != (B, H):
+        raise ValueError("shape mismatch")  # the kernel does not check bounds (apply names it)
+    zt = np.empty((G, B), dtype=np.result_type(h0, w_hh))  # matmul's out= takes no casting
     h, c = h0, c0
     for t in step_order(T, reverse):
         if mask is not None:
             hprev[t], cprev[t] = h, c
-        act = gates[t]
-        np.add(xp[t], (w_hh @ h.T).T, out=act)
-        _sig_(act[:, :2 * H])
-        np.tanh(act[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
-        _sig_(act[:, 3 * H:])
-        cn = out[t, :, H:]  # the c_t slot is unmasked (pictures read it)
-        np.multiply(act[:, H:2 * H], c, out=cn)
-        np.multiply(act[:, :H], act[:, 2 * H:3 * H], out=hn)
-        cn += hn
-        np.tanh(cn, out=tcs[t])
-        np.multiply(act[:, 3 * H:], tcs[t], out=hn)
+        np.matmul(w_hh, h.T, out=zt)  # (W h^T)^T: the faster shape (module doc)
+        lstm_step_fwd(xp, bias, zt, c, xp.dtype == np.float32, gates, out, tcs, t)
         if mask is None:
-            out[t, :, :H] = hn
-            h, c = out[t, :, :H], cn
+            h, c = out[t, :, :H], out[t, :, H:]
         else:
-            h, c = np.where(mask[t], hn, h), np.where(mask[t], cn, c)
-            np.multiply(hn, mask[t], out=out[t, :, :H])
+            h, c = np.where(mask[t], out[t, :, :H], h), np.where(mask[t], out[t, :, H:], c)
+            out[t, :, :H] *= mask[t]
     out[T, :, :H], out[T, :, H:] = h, c
-    return out, (X, w_ih, w_hh, gates, hprev, cprev, tcs, h0, c0, out)
+
+
+def _prev_views(x0, states, reverse):
+    """[x_(t-1) for each t] as views of the saved states (T, B, H) and x0 (B, H): what
+    :func:`_shifted_states` copies (1.6 MB twice per call at B=32, H=256, T=50 float32)."""
+    T = len(states)
+    if reverse:
+        return [states[t + 1] for t in range(T - 1)] + [x0]
+    return [x0] + [states[t] for t in range(T - 1)]
+
+
+def _hh_grad(dz, h0, hs, reverse):
+    """dW_hh = sum_t dz_t^T h_(t-1) from the saved states hs (T, B, H), a strided view, read in
+    place: one GEMM over the T-1 steps whose h_(t-1) is a saved state (BLAS takes the row
+    stride), one small one for the step that starts from h0 (T >= 1)."""
+    T, B, G = dz.shape
+    H = hs.shape[-1]
+    d, s, edge = (dz[:T - 1], hs[1:], dz[T - 1]) if reverse else (dz[1:], hs[:T - 1], dz[0])
+    gwh = d.reshape(-1, G).T @ s.reshape(-1, H)
+    gwh += edge.T @ h0
+    return gwh
 
 
 def _vjp_lstm_seq(g, saved, needs, *, reverse, mask):
     X, w_ih, w_hh, gates, hprev, cprev, tcs, h0, c0, out = saved
     T, B, G = gates.shape
     H = G // 4
-    if hprev is None:
+    loop = use_lstm_loop_kernels(B, H, mask)
+    views = hprev is None and not loop and T > 0  # the states in place: no shifted copies
+    if views:
+        cprev = _prev_views(c0, out[:T, :, H:], reverse)
+    elif hprev is None:
         hprev = _shifted_states(h0, out[:T, :, :H], reverse)
         cprev = _shifted_states(c0, out[:T, :, H:], reverse)
     dz = buf("lstm_seq", "dz", gates.shape, gates.dtype)
     g = np.ascontiguousarray(g)  # the step kernel vectorises on C-contiguous rows only
     dh, dc = g[T, :, :H].copy(), g[T, :, H:].copy()
-    if use_lstm_loop_kernels(B, H, mask):  # in place: dh, dc become dL/dh0, dL/dc0
+    if loop:  # in place: dh, dc become dL/dh0, dL/dc0
         lstm_loop_bwd(g, gates, cprev, tcs, np.ascontiguousarray(w_hh), reverse, dz, dh, dc)
     else:
-        dh, dc = _lstm_bwd_steps(g, gates, hprev, cprev, tcs, w_hh, mask, reverse, dz, dh, dc)
-    gwi, gwh, gbi, gbh = _weight_grads(dz, X, hprev, needs[3:])
+        dh, dc = _lstm_bwd_steps(g, gates, cprev, tcs, w_hh, mask, reverse, dz, dh, dc)
+    if views:
+        gwi, _, gbi, gbh = _weight_grads(dz, X, None, (needs[3], False) + needs[5:])
+        gwh = _hh_grad(dz, h0, out[:T, :, :H], reverse) if needs[4] else None
+    else:
+        gwi, gwh, gbi, gbh = _weight_grads(dz, X, hprev, needs[3:])
     gx = (dz.reshape(-1, G) @ w_ih).reshape(X.shape) if needs[0] else None
     return (gx, (np.ascontiguousarray(dh) if needs[1] else None), (dc if needs[2] else None),
             gwi, gwh, gbi, gbh)
 
 
-def _lstm_bwd_steps(g, gates, hprev, cprev, tcs, w_hh, mask, reverse, dz, dh, dc):
-    """The NumPy/BLAS backward recurrence: fills dz, returns (dL/dh0, dL/dc0)."""
+def _lstm_bwd_steps(g, gates, cprev, tcs, w_hh, mask, reverse, dz, dh, dc):
+    """The NumPy/BLAS backward recurrence: fills dz, returns (dL/dh0, dL/dc0). cprev[t]:
+    c_(t-1) of step t, an array (T, B, H) or a list of views (:func:`_prev_views`)."""
     T, B, G = gates.shape
     H = G // 4
     w_t = np.ascontiguousarray(w_hh.T)
@@ -268,9 +309,16 @@ def _lstm_bwd_steps(g, gates, hprev, cprev, tcs, w_hh, mask, reverse, dz, dh, dc
     dhT = np.empty((H, B), dtype=np.result_type(w_t, dz))  # np.dot's out= takes no casting
     if mask is not None:
         gm, zero = np.empty((B, 2 * H), dtype=dh.dtype), np.zeros_like(dh)
+    # views of the saved [h | c] rows are strided: the kernel ran 1.5x slower on them than on a
+    # C-contiguous copy (32 KB a step at B=32, H=256, from cache)
+    cp = np.empty(dc.shape, dtype=gates.dtype) if isinstance(cprev, list) else None
     for t in step_order(T, not reverse):
+        c_t = cprev[t]
+        if cp is not None:
+            np.copyto(cp, c_t)
+            c_t = cp
         if mask is None:  # one fused pass: gate gradients and dc_new = dL/dc_(t-1) via f
-            lstm_step_bwd(g[t], dh, dc, gates[t], cprev[t], tcs[t], dz[t], dc_new)
+            lstm_step_bwd(g[t], dh, dc, gates[t], c_t, tcs[t], dz[t], dc_new)
             # (W^T dz^T)^T is the faster GEMM shape; copying it into C order (3 us at B=32,
             # H=256) keeps the next step's kernel vectorised
             np.dot(w_t, dz[t].T, out=dhT)
@@ -283,7 +331,7 @@ def _lstm_bwd_steps(g, gates, hprev, cprev, tcs, w_hh, mask, reverse, dz, dh, dc
         gm[:, :H] *= mask[t]
         np.multiply(dc, mask[t], out=gm[:, H:])
         gm[:, H:] += g[t, :, H:]
-        lstm_step_bwd(gm, zero, zero, gates[t], cprev[t], tcs[t], dz[t], dc_new)
+        lstm_step_bwd(gm, zero, zero, gates[t], c_t, tcs[t], dz[t], dc_new)
         cell = (w_t @ dz[t].T).T
         keep = ~mask[t]  # a padded step passes h and c through
         dh, dc = cell + dh * keep, dc_new + dc * keep
