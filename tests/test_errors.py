@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -117,3 +119,12 @@ def test_composite_cell_shape_error_names_the_argument():
     with pytest.raises(tr.ShapeError, match=r"^affine: argument 'weight_hh' must have shape "
                                             r"\(4, 4\); got \(4, 5\) \[at scope 'rnncell'\]"):
         cell(tr.Tensor(np.ones((2, 3))))
+
+
+def test_detect_anomaly_speaks_instead_of_numpy():
+    x = tr.Tensor([-1.0, 1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a NumPy RuntimeWarning would surface as the exception
+        with tr.detect_anomaly(), pytest.raises(tr.AnomalyError, match="'log'"):
+            x.log()
+    assert np.geterr()["invalid"] == "warn"  # NumPy's settings are restored after

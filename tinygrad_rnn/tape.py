@@ -132,8 +132,17 @@ def detect_anomaly():
 
     The first op that produces one raises :class:`~tinygrad_rnn.errors.AnomalyError` naming the op,
     its scope/step/tree node and statistics of its inputs. Slow: use it to hunt a NaN, not to train.
+    NumPy's own floating-point warnings are silenced inside: the error says it better.
     """
-    return _setting(_anomaly, True)
+    return _anomaly_checks()
+
+
+@contextmanager
+def _anomaly_checks():
+    import numpy as np  # the tape itself needs no NumPy
+
+    with _setting(_anomaly, True), np.errstate(all="ignore"):
+        yield
 
 
 def anomaly_enabled() -> bool:
