@@ -128,3 +128,14 @@ def test_detect_anomaly_speaks_instead_of_numpy():
         with tr.detect_anomaly(), pytest.raises(tr.AnomalyError, match="'log'"):
             x.log()
     assert np.geterr()["invalid"] == "warn"  # NumPy's settings are restored after
+
+
+def test_mean_over_nothing_is_nan_without_a_numpy_warning():
+    x = tr.Tensor(np.ones((0, 3)), requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = x.mean(axis=0)
+        assert m.shape == (3,) and np.isnan(m.data).all()  # as PyTorch
+        assert x.mean(axis=1).shape == (0,) and np.isnan(x.mean().data)
+        m.sum().backward()
+    assert x.grad.shape == (0, 3)

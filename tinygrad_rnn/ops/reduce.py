@@ -39,6 +39,8 @@ sum = register("sum", _fwd_sum, _vjp_sum, arity=1, explain=_reduce_explain, arg_
 
 
 def _fwd_mean(x, *, axis, keepdims):
+    if x.size == 0:  # NaN where nothing is averaged, as PyTorch: NumPy would also warn at the user
+        return np.sum(x, axis=axis, keepdims=keepdims) * np.nan, x.shape
     return np.mean(x, axis=axis, keepdims=keepdims), x.shape
 
 
