@@ -121,10 +121,10 @@ def _cell(gi: GraphIndex, r, t, ops: list, row: list, step: list, sites: set) ->
         role = gi.meta(i, "role")
         if role in ("h", "c", "mask"):
             last[role] = i
-    recorded = [i for i in ops if gi.meta(i, "cell") is not None or gi.meta(i, "role") == "mask"]
-    if "h" in last and any(gi.meta(i, "cell") is not None for i in recorded):
+    if "h" in last and any(gi.meta(i, "cell") is not None for i in ops):
         c = last.get("c")
-        return Cell(r, t, recorded, last["h"], c if c != last["h"] else None)
+        members = [i for i in ops if gi.meta(i, "cell") is not None or gi.meta(i, "role") == "mask"]
+        return Cell(r, t, members, last["h"], c if c != last["h"] else None)
     place = set(ops)
     # the states: the last ops of role h and c when recorded (a loss summed across steps is
     # read by the next step too, but it is no state), else what later steps read
@@ -156,29 +156,10 @@ def _extras(gi: GraphIndex, cells: dict, cell_of: list, loops: list, step: list)
     not a weight; column None for a free node. A node's column is the one column of everything
     it reads (passes in id order) and feeds (passes in reverse order) through other extras."""
     n = len(gi)
-    many = ("many",)
-    up: list = [frozenset()] * n
-    for i in range(n):
-        if cell_of[i] is not None:
-            up[i] = frozenset([(loops[i], step[i])])
-        elif gi.kind(i) == "op":
-            acc = set()
-            for e in gi.ins[i]:
-                acc |= up[e["src"]]
-                if len(acc) > 1:
-                    break
-            up[i] = frozenset(acc) if len(acc) <= 1 else frozenset([many])
-    down: list = [frozenset()] * n
-    for i in range(n - 1, -1, -1):
-        if cell_of[i] is not None:
-            down[i] = frozenset([(loops[i], step[i])])
-        elif gi.kind(i) != "param":
-            acc = set()
-            for e in gi.outs[i]:
-                acc |= down[e["dst"]]
-                if len(acc) > 1:
-                    break
-            down[i] = frozenset(acc) if len(acc) <= 1 else frozenset([many])
+    here = [None if cell_of[i] is None else (loops[i], step[i]) for i in range(n)]
+    up = _reach(here, range(n), gi.ins, "src", [gi.kind(i) == "op" for i in range(n)])
+    down = _reach(here, range(n - 1, -1, -1), gi.outs, "dst",
+                  [gi.kind(i) != "param" for i in range(n)])
     column, side = [None] * n, [None] * n
     for i in range(n):
         if cell_of[i] is not None or gi.kind(i) == "param":
@@ -186,7 +167,29 @@ def _extras(gi: GraphIndex, cells: dict, cell_of: list, loops: list, step: list)
         both = up[i] | down[i]
         if gi.meta(i, "step") is not None and gi.kind(i) == "op":  # recorded in its step
             column[i] = (loops[i], step[i])
-        elif len(both) == 1 and many not in both:
+        elif len(both) == 1 and _MANY not in both:
             column[i] = next(iter(both))
         side[i] = "in" if column[i] is not None and column[i] in down[i] else "out"
     return column, side
+
+
+_MANY = ("many",)  # stands for "more than one column"
+
+
+def _reach(here: list, order, links: list, end: str, through: list) -> list:
+    """Per node, the cell columns reached along ``links`` (``gi.ins`` with end "src", or
+    ``gi.outs`` with "dst"), visiting nodes in ``order`` so that every node's far ends come
+    first: a cell reaches its own column ``here[i]``; a node with ``through[i]`` reaches what its
+    links reach ({_MANY} once that is more than one column); other nodes reach nothing."""
+    out: list = [frozenset()] * len(here)
+    for i in order:
+        if here[i] is not None:
+            out[i] = frozenset([here[i]])
+        elif through[i]:
+            acc: set = set()
+            for e in links[i]:
+                acc |= out[e[end]]
+                if len(acc) > 1:
+                    break
+            out[i] = frozenset(acc) if len(acc) <= 1 else frozenset([_MANY])
+    return out

@@ -76,7 +76,7 @@ def _place_holder(p, Box, key) -> None:
     """An invisible point in the cell's row at its step: the opened ops hang above it in their
     column, so the step is drawn between its neighbours (without it Graphviz put the opened
     column after the row's last cell)."""
-    did = f"open{p.grid.rows.index(key[0])}_{len([b for b in p.boxes if b.startswith('open')])}"
+    did = f"open{p.grid.cells[key].h}"  # the cell's state node: one per cell
     box = Box(did, p.grid.cells[key].h, [], [""], [], row=key[0], col=_col(p, key),
               pos=sort_key(key[1]))
     box.attrs = {"style": "invis", "shape": "point", "width": "0.01", "height": "0.01"}
