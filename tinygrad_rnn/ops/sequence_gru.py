@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygrad_rnn import workspace
+from tinygrad_rnn.kernels.sequence import gru_step_bwd, gru_step_fwd
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
 from tinygrad_rnn.ops.sequence import carry, input_projection, seq_explain, step_order
@@ -48,35 +49,34 @@ def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
     # reset_after: W_hn h + b_hn (what r multiplies); else r * h (what W_hn multiplies)
     inner = buf("gru_seq", "inner", (T, B, H), xp.dtype)
     hn = np.empty((B, H), dtype=xp.dtype) if mask is not None else None
+    zt = np.empty((3 * H, B), dtype=np.result_type(h0, w_hh))  # matmul's out= takes no casting
     h = h0
     for t in step_order(T, reverse):
         hprev[t] = h
-        _gates(xp[t], h, w_hh, b_hh, gates[t], inner[t], reset_after)
         new = out[t] if mask is None else hn  # h' = n + z (h - n), straight into its slot
-        n, z = gates[t, :, 2 * H:], gates[t, :, H:2 * H]
-        np.subtract(h, n, out=new)
-        new *= z
-        new += n
+        if reset_after:  # one product for all three gates, one fused pass for the rest
+            np.matmul(w_hh, h.T, out=zt)  # (W h^T)^T: the faster shape (module doc)
+            gru_step_fwd(xp[t], zt, b_hh[2 * H:], h, xp.dtype == np.float32, gates[t],
+                         inner[t], new)
+        else:
+            _gates(xp[t], h, w_hh, b_hh, gates[t], inner[t])
+            n, z = gates[t, :, 2 * H:], gates[t, :, H:2 * H]
+            np.subtract(h, n, out=new)
+            new *= z
+            new += n
         h = carry(new, h, mask, t, out)
     out[T] = h
     return out, (X, w_ih, w_hh, gates, hprev, inner)
 
 
-def _gates(x_t, h, w_hh, b_hh, act, inner, reset_after):
-    """Fill act (B, 3H) with the activated r, z, n of one step, and inner (B, H)."""
+def _gates(x_t, h, w_hh, b_hh, act, inner):
+    """Cho form: fill act (B, 3H) with the activated r, z, n of one step, and inner = r * h."""
     H = h.shape[-1]
     rz, n = act[:, :2 * H], act[:, 2 * H:]
-    if reset_after:
-        gh = (w_hh @ h.T).T  # one product for all three gates
-        np.add(x_t[:, :2 * H], gh[:, :2 * H], out=rz)
-        _sig_(rz)
-        np.add(gh[:, 2 * H:], b_hh[2 * H:], out=inner)
-        np.multiply(rz[:, :H], inner, out=n)
-    else:
-        np.add(x_t[:, :2 * H], (w_hh[:2 * H] @ h.T).T, out=rz)
-        _sig_(rz)
-        np.multiply(rz[:, :H], h, out=inner)
-        n[:] = (w_hh[2 * H:] @ inner.T).T
+    np.add(x_t[:, :2 * H], (w_hh[:2 * H] @ h.T).T, out=rz)
+    _sig_(rz)
+    np.multiply(rz[:, :H], h, out=inner)
+    n[:] = (w_hh[2 * H:] @ inner.T).T
     n += x_t[:, 2 * H:]
     np.tanh(n, out=n)
 
@@ -114,8 +114,14 @@ def _step_back(dh_new, act, h, inner, w_t, dzx, dzh, tmp):
     dn = dh' (1 - z)(1 - n^2),  dz = dh' (h - n) z (1 - z),
     reset_after: dr = dn (W_hn h + b_hn) r (1 - r), dh = [dr, dz, dn r] W_hh + dh' z;
     Cho form:    d(rh) = dn W_hn, dr = d(rh) h r (1 - r), dh = [dr, dz] W_hrz + d(rh) r + dh' z.
-    Each product is written into a slice it owns (``tmp`` is scratch): few temporaries.
+    reset_after runs as one fused kernel and one GEMM (:func:`gru_step_bwd`); the Cho form
+    writes each product into a slice it owns (``tmp`` is scratch): few temporaries.
     """
+    if dzh is not None:
+        gru_step_bwd(dh_new, act, h, inner, dzx, dzh, tmp)
+        dh = (w_t @ dzh.T).T
+        dh += tmp
+        return dh
     H = h.shape[-1]
     r, z, n = act[:, :H], act[:, H:2 * H], act[:, 2 * H:]
     dr, dz, dn = dzx[:, :H], dzx[:, H:2 * H], dzx[:, 2 * H:]
@@ -130,19 +136,12 @@ def _step_back(dh_new, act, h, inner, w_t, dzx, dzh, tmp):
     dz *= tmp  # 1 - z
     np.subtract(1, r, out=tmp)
     tmp *= r
-    if dzh is not None:
-        np.multiply(dn, inner, out=dr)
-        dr *= tmp
-        dzh[:, :2 * H] = dzx[:, :2 * H]
-        np.multiply(dn, r, out=dzh[:, 2 * H:])
-        dh = (w_t @ dzh.T).T
-    else:
-        d_rh = (w_t[:, 2 * H:] @ dn.T).T  # gradient reaching r * h through W_hn
-        np.multiply(d_rh, h, out=dr)
-        dr *= tmp
-        dh = (w_t[:, :2 * H] @ dzx[:, :2 * H].T).T
-        d_rh *= r
-        dh += d_rh
+    d_rh = (w_t[:, 2 * H:] @ dn.T).T  # gradient reaching r * h through W_hn
+    np.multiply(d_rh, h, out=dr)
+    dr *= tmp
+    dh = (w_t[:, :2 * H] @ dzx[:, :2 * H].T).T
+    d_rh *= r
+    dh += d_rh
     np.multiply(dh_new, z, out=tmp)
     dh += tmp
     return dh
