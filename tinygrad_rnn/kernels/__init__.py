@@ -17,8 +17,8 @@ from tinygrad_rnn.kernels.sequence import (
     rnn_step_fwd,
     tanh_f32,
 )
-from tinygrad_rnn.kernels.xent import xent_bwd, xent_fwd
+from tinygrad_rnn.kernels.xent import exp_f32, xent_bwd, xent_fwd
 
 __all__ = ["scatter_add_rows", "gather_rows",
            "xent_fwd", "xent_bwd", "rnn_step_fwd", "rnn_step_bwd", "lstm_step_bwd",
-           "rnn_loop_fwd", "rnn_loop_bwd", "lstm_loop_fwd", "lstm_loop_bwd", "tanh_f32"]
+           "rnn_loop_fwd", "rnn_loop_bwd", "lstm_loop_fwd", "lstm_loop_bwd", "tanh_f32", "exp_f32"]

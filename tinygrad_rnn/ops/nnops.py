@@ -41,14 +41,20 @@ log_softmax = register("log_softmax", _fwd_log_softmax, _vjp_log_softmax, arity=
                        arg_names=("x",))
 
 
-# Which forward runs: the fused kernel (one pass per row, but a scalar exp) up to a few thousand
-# logits or with few classes, NumPy (vectorised exp, ~8 calls) for many wide rows; the backward
-# has no exp and always takes the kernel (benchmarks/README.md, "ops/nnops.py").
+# Which forward runs. Float32: the fused kernel at every size, its exp (``exp_f32``) vectorises
+# (0.2-0.5x NumPy's time from 25 x 65 to 64 x 10000); with Numba's JIT off it would be a Python
+# loop of NumPy scalar ops per logit, so NumPy then. Float64 keeps libm's scalar exp: the kernel
+# (one pass per row) up to a few thousand logits or with few classes, NumPy (vectorised exp, ~8
+# calls) for many wide rows. The backward has no exp and always takes the kernel
+# (benchmarks/README.md, "ops/nnops.py").
 XENT_KERNEL_MAX = 4096
 XENT_KERNEL_CLASSES = 16
+XENT_KERNEL_ALL_F32 = True
 
 
 def _use_kernel(z2) -> bool:
+    if z2.dtype == np.float32:
+        return XENT_KERNEL_ALL_F32 and jit_enabled()
     return z2.size <= XENT_KERNEL_MAX or z2.shape[1] <= XENT_KERNEL_CLASSES
 
 
