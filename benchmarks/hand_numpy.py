@@ -156,3 +156,32 @@ class BatchedRNN:
         _, (dWih, dWhh, db, dWhy, dby) = self.loss_and_grads(x, y)
         return {"weight_ih_l0": dWih, "weight_hh_l0": dWhh, "bias_ih_l0": db, "bias_hh_l0": db,
                 "head.weight": dWhy, "head.bias": dby}
+
+
+class ProductsOnly:
+    """Only the matrix products of one training step, in plain NumPy, on random arrays of the
+    step's shapes: the input projection X W_ih^T, T recurrent products W_hh h^T, the output
+    layer (forward, dW, dX), T backward products W_hh^T dz^T, dW_ih and dW_hh over all steps;
+    G = gates * H. Both our layers (fused and ``fused=False``) run these same GEMMs, so their
+    time is a floor under either, and its share of the ``fused=False`` step bounds how much
+    faster the fused layer can be. No gradients: nothing to compare."""
+
+    def __init__(self, kind: str, V: int, H: int, T: int, B: int, dtype):
+        rng, G = np.random.default_rng(0), GATES[kind] * H
+        a = {n: rng.standard_normal(s).astype(dtype) for n, s in {
+            "x": (T * B, V), "w_ih": (G, V), "w_hh": (G, H), "h": (B, H), "hs": (T * B, H),
+            "w_out": (V, H), "g_out": (T * B, V), "dz": (T * B, G), "dz_t": (B, G)}.items()}
+        self.a, self.T = a, T
+
+    def step(self) -> None:
+        a, T = self.a, self.T
+        a["x"] @ a["w_ih"].T
+        for _ in range(T):
+            a["w_hh"] @ a["h"].T
+        a["hs"] @ a["w_out"].T
+        a["g_out"].T @ a["hs"]
+        a["g_out"] @ a["w_out"]
+        for _ in range(T):
+            a["w_hh"].T @ a["dz_t"].T
+        a["dz"].T @ a["x"]
+        a["dz"].T @ a["hs"]

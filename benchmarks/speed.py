@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks import jax_refs, torch_refs
-from benchmarks.hand_numpy import BatchedRNN, MinCharRNN, make_batch, make_weights
+from benchmarks.hand_numpy import BatchedRNN, MinCharRNN, ProductsOnly, make_batch, make_weights
 from benchmarks.ours import Recipe, Workload, ours
 from benchmarks.report import Row, Target, at_most, skipped
 from benchmarks.timing import interleave
@@ -28,6 +28,7 @@ REFS = {
     "loop": "PyTorch per-step loop ({how})",
     "jax": "JAX jit + lax.scan (whole step compiled)",
     "composite": "ours, same layer with fused=False",
+    "products": "the same matrix products alone (plain NumPy)",
 }
 LOOP_HOW = {"rnn": "explicit matmuls", "lstm": "nn.LSTMCell", "gru": "nn.GRUCell"}
 NEEDS = {"fused": "torch", "loop": "torch", "jax": "jax"}  # references from optional packages
@@ -64,12 +65,18 @@ BATCHED = [
     ("rnn", "fused", F32, "composite", at_most(0.5)),
     ("rnn", "fused", F32, "hand_batched", None),
     ("rnn", "composite", F32, "loop", None),
+    ("rnn", "composite", F32, "products", None),
+    ("rnn", "fused", F32, "products", None),
     ("lstm", "fused", F32, "fused", at_most(1.0)),
     ("lstm", "fused", F32, "jax", None),
     ("lstm", "fused", F32, "composite", at_most(0.5)),
     ("lstm", "composite", F32, "loop", None),
+    ("lstm", "composite", F32, "products", None),
+    ("lstm", "fused", F32, "products", None),
     ("gru", "fused", F32, "fused", None),
     ("gru", "fused", F32, "composite", at_most(0.5)),
+    ("gru", "composite", F32, "products", None),
+    ("gru", "fused", F32, "products", None),
 ]
 
 
@@ -77,10 +84,14 @@ def _ref_label(kind: str, ref: str) -> str:
     return REFS[ref].format(K=NAMES[kind], how=LOOP_HOW[kind])
 
 
-def _hand(ref: str, w: dict, data: tuple, dtype, recipe: Recipe) -> Workload:
+def _hand(ref: str, kind: str, w: dict, data: tuple, dtype, recipe: Recipe) -> Workload:
     _, x, y = data
     x = x.astype(dtype)
     wd = {k: v.astype(dtype) for k, v in w.items()}
+    if ref == "products":
+        T, B, V = x.shape
+        m = ProductsOnly(kind, V, w["weight_hh_l0"].shape[1], T, B, dtype)
+        return Workload(m.step, lambda: None)
     if ref == "hand":  # min-char-rnn: batch 1, column vectors
         xs, ys = [x[t, 0][:, None] for t in range(len(x))], y[:, 0]
         m = MinCharRNN(wd, recipe.lr, recipe.clip)
@@ -93,8 +104,8 @@ def _build(key: tuple, w: dict, data: tuple, recipe: Recipe) -> Workload:
     side, kind, how, dtype = key
     if side == "ours":
         return ours(kind, how, w, data, dtype, recipe)
-    if how.startswith("hand"):
-        return _hand(how, w, data, dtype, recipe)
+    if how.startswith("hand") or how == "products":
+        return _hand(how, kind, w, data, dtype, recipe)
     if how == "jax":
         return jax_refs.jax_way(kind, w, data, dtype, recipe)
     return torch_refs.torch_way(kind, how, w, data, dtype, recipe)
@@ -133,7 +144,8 @@ def speed_group(group: str, plan: list, sizes: Sizes, recipe: Recipe, rounds: in
     nodes = {k: wl.nodes() for k, wl in wls.items() if wl.nodes is not None}
     t = interleave({k: wl.step for k, wl in wls.items()}, rounds, number)
     for a, b, target in comps:
-        note = f"grads max abs diff {_max_diff(grads[a], grads[b]):.1e}"
+        note = (f"grads max abs diff {_max_diff(grads[a], grads[b]):.1e}"
+                if grads[b] is not None else "products only: no gradients to compare")
         note = f"{nodes[a]} nodes/step; {note}" if a in nodes else note
         rows.append(Row(f"{group} ({sizes})", f"{NAMES[a[1]]} {WAYS[a[2]]}",
                         _ref_label(a[1], b[2]), threads, np.dtype(a[3]).name, "ms",

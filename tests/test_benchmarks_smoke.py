@@ -35,6 +35,10 @@ def test_speed_rows_are_complete_and_finite(rows):
             "min-char-rnn (hand NumPy BPTT)") in names
     assert ("batched", "RNN default layer (fused)", "hand NumPy BPTT, batched") in names
     assert ("small", "LSTM default layer (fused)", "ours, same layer with fused=False") in names
+    products = "the same matrix products alone (plain NumPy)"
+    for k in ("RNN", "LSTM", "GRU"):  # the floor under both forms of a batched layer
+        assert ("batched", f"{k} fused=False layer (composite cells)", products) in names
+        assert ("batched", f"{k} default layer (fused)", products) in names
     measured = [r for r in speed if not r.note.startswith("skipped")]
     assert len(measured) >= 5
     for r in measured:
