@@ -4,9 +4,11 @@
   with saved gates, 1 - x^2). One loop replaces ~4 (RNN) or ~20 (LSTM) NumPy calls and as many
   passes over memory per step; the recurrent GEMMs stay on BLAS. ``dh`` may be any strided
   (B, H) view (the recurrent product arrives transposed).
-* ``lstm_step_fwd``: the batched LSTM's per-step forward element-wise work (bias, gates, cell),
-  fused. Numba has no vector math library on this build: libm's tanh runs scalar, so float32
-  uses :func:`tanh_f32` (NumPy's float32 tanh is scalar here too); float64 keeps libm.
+* ``rnn_step_fwd``, ``lstm_step_fwd``, ``gru_step_fwd``/``gru_step_bwd``: the NumPy/BLAS
+  paths' per-step element-wise work (bias, gates, cell, activation; the GRU's gate gradients),
+  fused, one call per step after its recurrent GEMM. Numba has no vector math library on this
+  build: libm's tanh runs scalar, so float32 uses :func:`tanh_f32` (NumPy's float32 tanh is
+  scalar here too); float64 keeps libm.
 * ``rnn_loop_fwd``, ``rnn_loop_bwd``: the whole vanilla-RNN recurrence as one compiled loop, for
   small batches (B = 1 or B * H <= :data:`SMALL`), where NumPy's per-call overhead costs as much
   as a step's arithmetic. The matrix-vector products vectorise (summed as columns of W^T in the
@@ -171,10 +173,10 @@ def _act_row(dst, src, act):
 @kernel
 def rnn_step_fwd(xp_t, zt, act, hn):
     """hn (B, H) = f(xp_t + zt^T): one RNN step's element-wise work after its recurrent GEMM
-    (the NumPy/BLAS path, B * H > :data:`SMALL`). xp_t (B, H) = x_t W_ih^T + b; zt (H, B) =
-    W_hh h_(t-1)^T, the transposed product (the faster GEMM shape), read with a stride; rows
-    of hn contiguous. Replaces an add and NumPy's tanh, which is scalar for float32 here
-    (1.6 ms of tanh per sequence at B=32, H=256, T=50)."""
+    (the NumPy/BLAS path: B * H > :data:`SMALL`, or masked). xp_t (B, H) = x_t W_ih^T + b;
+    zt (H, B) = W_hh h_(t-1)^T, the transposed product (the faster GEMM shape), read with a
+    stride; rows of hn contiguous. Replaces an add and NumPy's tanh, which is scalar for
+    float32 here (1.6 ms of tanh per sequence at B=32, H=256, T=50)."""
     H, B = zt.shape
     acc = np.empty(H, dtype=hn.dtype)
     for b in range(B):

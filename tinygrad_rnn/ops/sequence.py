@@ -8,9 +8,10 @@ small products accumulated one by one. Only the recurrence itself stays a loop, 
 values are written into preallocated per-step slices (few temporaries). The recurrent products
 are formed as (W h^T)^T, and dh as (W^T dz^T)^T: the shapes OpenBLAS runs faster than h W^T and
 dz W (benchmarks/README.md, "ops/sequence.py"); their transposed results are only read.
-In the batched LSTM one fused kernel per step does all the element-wise work of each direction
-(:func:`~tinygrad_rnn.kernels.sequence.lstm_step_fwd`, ``lstm_step_bwd``), and the backward pass
-reads h_(t-1), c_(t-1) from the saved outputs instead of shifted copies.
+In the batched RNN and LSTM one fused kernel per step does all the element-wise work of each
+direction (:func:`~tinygrad_rnn.kernels.sequence.rnn_step_fwd`, ``rnn_step_bwd``,
+``lstm_step_fwd``, ``lstm_step_bwd``), and unmasked, the backward pass reads h_(t-1) (and the
+LSTM's c_(t-1)) from the saved outputs instead of shifted copies.
 
 Inputs: X (T, B, I), h0 (B, H) [, c0 (B, H)], W_ih (G*H, I), W_hh (G*H, H), b_ih, b_hh (G*H,).
 Params: reverse (run t = T-1 .. 0), mask ((T, B, 1) bool or None: a padded step keeps the state
@@ -130,8 +131,9 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
         # ValueError into an error naming the argument)
         raise ValueError("shape mismatch")
     if use_loop_kernels(B, H, mask):
-        rnn_loop_fwd(xp, np.ascontiguousarray(w_hh.T), h0, reverse, act, out[:T],
-                     np.empty(H, dtype=xp.dtype))
+        # h0 in the loop's dtype: Numba types the carried state once (float64 h0, float32 x)
+        rnn_loop_fwd(xp, np.ascontiguousarray(w_hh.T), h0.astype(xp.dtype, copy=False), reverse,
+                     act, out[:T], np.empty(H, dtype=xp.dtype))
         out[T] = out[0 if reverse else T - 1] if T else h0
         return out, (X, w_ih, w_hh, h0, None, out[:T])
     # Unmasked, h_t is written straight into its output slot and the backward pass reads the
@@ -153,7 +155,9 @@ def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
 
 def _shifted_states(h0, hnew, reverse):
     """h_(t-1) for every t (T, B, H) from h0 and the new states: one copy after the loop
-    (in the states' dtype, as the per-step copies it replaces)."""
+    (in the states' dtype, as the per-step copies it replaces); T = 0 gives (0, B, H)."""
+    if len(hnew) == 0:
+        return hnew.copy()
     if reverse:
         return np.concatenate((hnew[1:], h0[None]), dtype=hnew.dtype)
     return np.concatenate((h0[None], hnew[:-1]), dtype=hnew.dtype)
@@ -203,8 +207,9 @@ def _lstm_fwd_loop(xp, h0, c0, w_hh, reverse, out, gates, tcs):
     T, B, H = tcs.shape
     if w_hh.shape != (4 * H, H) or h0.shape != (B, H) or c0.shape != (B, H):
         raise ValueError("shape mismatch")  # the kernel does not check bounds (apply names it)
-    lstm_loop_fwd(xp, np.ascontiguousarray(w_hh.T), np.ascontiguousarray(h0),
-                  np.ascontiguousarray(c0), reverse, xp.dtype == np.float32, gates, out, tcs)
+    dt = xp.dtype  # the states in the loop's dtype: Numba types the carried state once
+    lstm_loop_fwd(xp, np.ascontiguousarray(w_hh.T), np.ascontiguousarray(h0, dtype=dt),
+                  np.ascontiguousarray(c0, dtype=dt), reverse, dt == np.float32, gates, out, tcs)
     out[T] = out[0 if reverse else T - 1] if T else np.concatenate((h0, c0), axis=-1)
 
 

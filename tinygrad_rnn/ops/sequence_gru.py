@@ -43,6 +43,11 @@ def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
     else:
         bias += b_hh
     xp = input_projection(X, w_ih, bias, "gru_seq")
+    if w_hh.shape != (3 * H, H) or h0.shape != (B, H) or xp.shape[-1] != 3 * H or \
+            b_hh.shape != (3 * H,):
+        # the step kernel does not check bounds: a wrong shape must fail here (apply turns the
+        # ValueError into an error naming the argument)
+        raise ValueError("shape mismatch")
     out = workspace.zeros(("gru_seq", "out"), (T + 1, B, H), xp.dtype)
     gates = buf("gru_seq", "gates", (T, B, 3 * H), xp.dtype)  # activated r, z, n
     hprev = buf("gru_seq", "hprev", (T, B, H), xp.dtype)
