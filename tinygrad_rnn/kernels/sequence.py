@@ -91,6 +91,7 @@ def _zw(out, z, w):
 def rnn_step_bwd(g, dh, h, relu, da):
     """da (B, H) = (g + dh) * f'(a), f' = 1 - h^2 (tanh) or [h > 0] (relu); h = f(a) the new
     state, g the output gradient, dh the gradient from the next step."""
+    one = np.ones(1, da.dtype)[0]  # 1 in the arrays' dtype: a 1.0 literal is float64
     B, H = da.shape
     for b in range(B):
         for j in range(H):
@@ -99,7 +100,7 @@ def rnn_step_bwd(g, dh, h, relu, da):
             if relu:
                 da[b, j] = d if hj > 0 else 0.0 * d
             else:
-                da[b, j] = d * (1.0 - hj * hj)
+                da[b, j] = d * (one - hj * hj)
 
 
 @kernel
@@ -114,6 +115,7 @@ def lstm_step_bwd(g_t, dh, dc, act, c_prev, tc, dz, dc_out):
     Every argument should be C-contiguous: the loop below vectorises only then (one 1-D view
     per gate and row; with strided views or act[b, k * H + j] indexing it ran 2.8x slower at
     B=32, H=256 float32). Other layouts still give the right numbers."""
+    one = np.ones(1, dz.dtype)[0]  # 1 in the arrays' dtype: a 1.0 literal is float64
     B, H = tc.shape
     for b in range(B):
         a_i, a_f, a_g, a_o = act[b, :H], act[b, H:2 * H], act[b, 2 * H:3 * H], act[b, 3 * H:]
@@ -127,11 +129,11 @@ def lstm_step_bwd(g_t, dh, dc, act, c_prev, tc, dz, dc_out):
             o = a_o[j]
             t = tcb[j]
             dhv = ghb[j] + dhb[j]
-            dcv = gcb[j] + dcb[j] + dhv * o * (1.0 - t * t)
-            z_i[j] = dcv * gg * (i * (1.0 - i))
-            z_f[j] = dcv * cpb[j] * (f * (1.0 - f))
-            z_g[j] = dcv * i * (1.0 - gg * gg)
-            z_o[j] = dhv * t * (o * (1.0 - o))
+            dcv = gcb[j] + dcb[j] + dhv * o * (one - t * t)
+            z_i[j] = dcv * gg * (i * (one - i))
+            z_f[j] = dcv * cpb[j] * (f * (one - f))
+            z_g[j] = dcv * i * (one - gg * gg)
+            z_o[j] = dhv * t * (o * (one - o))
             dco[j] = dcv * f
 
 
@@ -190,6 +192,7 @@ def rnn_step_fwd(xp_t, zt, act, hn):
 def rnn_loop_bwd(g, hs, w_hh, reverse, relu, da, dh):
     """Backward of :func:`rnn_loop_fwd`. g (T, B, H): output gradients; dh (B, H): in, the
     gradient at the last state; out, dL/dh0. da (T, B, H) <- dL/da_t, a_t the pre-activation."""
+    one = np.ones(1, da.dtype)[0]  # 1 in the arrays' dtype: a 1.0 literal is float64
     T, B, H = hs.shape
     for b in range(B):
         d = dh[b]
@@ -202,7 +205,7 @@ def rnn_loop_bwd(g, hs, w_hh, reverse, relu, da, dh):
                 if relu:
                     a[i] = v if y > 0 else 0.0 * v
                 else:
-                    a[i] = v * (1.0 - y * y)
+                    a[i] = v * (one - y * y)
             _zw(d, a, w_hh)
 
 
@@ -348,6 +351,7 @@ def gru_step_bwd(dh_new, act, h, inner, dzx, dzh, skip):
     Writes dzx (B, 3H) = [dr, dz, dn] (at the input pre-activations), dzh (B, 3H) =
     [dr, dz, dn r] (at the W_hh products) and skip (B, H) = dh' z, the part of dL/dh_(t-1)
     that bypasses the cell (the caller adds dzh W_hh, one GEMM)."""
+    one = np.ones(1, dzx.dtype)[0]  # 1 in the arrays' dtype: a 1.0 literal is float64
     B, H = h.shape
     for b in range(B):
         a, hb, inn, d, sk = act[b], h[b], inner[b], dh_new[b], skip[b]
@@ -356,9 +360,9 @@ def gru_step_bwd(dh_new, act, h, inner, dzx, dzh, skip):
         hr, hz, hn = dzh[b, :H], dzh[b, H:2 * H], dzh[b, 2 * H:]
         for j in range(H):
             dv, rj, zj, nj = d[j], r[j], z[j], n[j]
-            dn = dv * (1.0 - zj) * (1.0 - nj * nj)
-            dz = dv * (hb[j] - nj) * (zj * (1.0 - zj))
-            dr = dn * inn[j] * (rj * (1.0 - rj))
+            dn = dv * (one - zj) * (one - nj * nj)
+            dz = dv * (hb[j] - nj) * (zj * (one - zj))
+            dr = dn * inn[j] * (rj * (one - rj))
             xr[j] = dr
             xz[j] = dz
             xn[j] = dn
