@@ -84,3 +84,21 @@ def test_float64_initial_state_on_a_float32_small_batch_layer(cls):
     out, _ = layer(tr.Tensor(x, dtype=np.float32), state)
     ref, _ = layer(tr.Tensor(x, dtype=np.float32))
     np.testing.assert_allclose(out.numpy(), ref.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("cls, kw", LAYERS)
+@pytest.mark.parametrize("B", [3, 8])  # the loop kernels (B * H <= 256) and the NumPy steps
+def test_a_wider_initial_state_widens_the_fused_layer_as_the_composite_one(cls, kw, B):
+    """float64 h0 on a float32 layer: the wider float wins in both forms (same dtype, values)."""
+    T, I, H = 4, 3, 40
+    rng = np.random.default_rng(B)
+    x = tr.Tensor(rng.standard_normal((T, B, I)), dtype=np.float32)
+    states = [tr.Tensor(rng.standard_normal((1, B, H)) * 0.5, dtype=np.float64)
+              for _ in range(2 if cls is tr.nn.LSTM else 1)]
+    state = tuple(states) if cls is tr.nn.LSTM else states[0]
+    fused = cls(I, H, dtype=np.float32, **kw)
+    composite = cls(I, H, dtype=np.float32, fused=False, **kw)
+    composite.load_state_dict(fused.state_dict())
+    (a, _), (b, _) = fused(x, state), composite(x, state)
+    assert a.dtype == b.dtype == np.float64
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)

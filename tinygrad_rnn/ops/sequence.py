@@ -72,18 +72,23 @@ def seq_explain(gates: int, n_states: int):
     return explain
 
 
-def input_projection(X, w_ih, bias, op: str, add_bias: bool = True):
+def input_projection(X, w_ih, bias, op: str, add_bias: bool = True, states: tuple = ()):
     """X (T, B, I) -> X W_ih^T + bias (T, B, G) as one 2-D GEMM: NumPy runs a 3-D @ 2-D
     product as T separate small GEMMs (measured ~2x slower at T=50, B=32). The result is a
     recycled work array of ``op``. add_bias=False: X W_ih^T only (bias still checked), for a
     step kernel that adds it on its pass (one pass less over (T, B, G): 0.5 ms at B=32, 4H=1024,
-    T=50 float32)."""
+    T=50 float32). The dtype is the widest of X, W_ih, bias and the initial ``states``: the
+    whole recurrence runs in it, as the composite layer's would (the wider float wins)."""
     T, B, I = X.shape
     if w_ih.shape[1] != I or bias.shape != (w_ih.shape[0],):
         raise ValueError("shape mismatch")  # apply() names the argument
     G = w_ih.shape[0]
-    xp = buf(op, "xp", (T, B, G), np.result_type(X, w_ih, bias))
-    np.dot(X.reshape(T * B, I), w_ih.T, out=xp.reshape(T * B, G))
+    dt = np.result_type(X, w_ih, bias, *states)
+    xp = buf(op, "xp", (T, B, G), dt)
+    if dt == np.result_type(X, w_ih):
+        np.dot(X.reshape(T * B, I), w_ih.T, out=xp.reshape(T * B, G))
+    else:  # np.dot's out= takes no casting: a float64 h0 or bias on float32 weights
+        xp.reshape(T * B, G)[...] = X.reshape(T * B, I) @ w_ih.T
     if add_bias:
         xp += bias
     return xp
@@ -123,7 +128,7 @@ def use_lstm_loop_kernels(B, H, mask) -> bool:
 def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
     T, B, _ = X.shape
     H = h0.shape[-1]
-    xp = input_projection(X, w_ih, b_ih + b_hh, "rnn_seq")
+    xp = input_projection(X, w_ih, b_ih + b_hh, "rnn_seq", states=(h0,))
     out = buf("rnn_seq", "out", (T + 1, B, H), xp.dtype)  # every slot is written below
     act = RELU if nonlinearity != "tanh" else TANH_F32 if xp.dtype == np.float32 else TANH
     if w_hh.shape != (H, H) or h0.shape != (B, H) or xp.shape[-1] != H:
@@ -218,7 +223,7 @@ def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     H = h0.shape[-1]
     loop = use_lstm_loop_kernels(B, H, mask)
     bias = b_ih + b_hh
-    xp = input_projection(X, w_ih, bias, "lstm_seq", add_bias=loop)
+    xp = input_projection(X, w_ih, bias, "lstm_seq", add_bias=loop, states=(h0, c0))
     dt = xp.dtype
     out = buf("lstm_seq", "out", (T + 1, B, 2 * H), dt)  # every slot is written below
     gates = buf("lstm_seq", "gates", (T, B, 4 * H), dt)  # activated i, f, g, o

@@ -42,7 +42,7 @@ def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
         bias[:2 * H] += b_hh[:2 * H]
     else:
         bias += b_hh
-    xp = input_projection(X, w_ih, bias, "gru_seq")
+    xp = input_projection(X, w_ih, bias, "gru_seq", states=(h0,))
     if w_hh.shape != (3 * H, H) or h0.shape != (B, H) or xp.shape[-1] != 3 * H or \
             b_hh.shape != (3 * H,):
         # the step kernel does not check bounds: a wrong shape must fail here (apply turns the

@@ -57,7 +57,10 @@ def _fwd_affine(x, h, w_ih, w_hh, b_ih, b_hh):
     a += b_ih
     ah = h @ w_hh.T
     ah += b_hh
-    a += ah
+    if ah.dtype == a.dtype:
+        a += ah
+    else:  # the wider float wins, as with an add node (an in-place add would keep a's dtype)
+        a = a + ah
     return a, (x, h, w_ih, w_hh)
 
 
