@@ -84,14 +84,10 @@ def _ref_label(kind: str, ref: str) -> str:
     return REFS[ref].format(K=NAMES[kind], how=LOOP_HOW[kind])
 
 
-def _hand(ref: str, kind: str, w: dict, data: tuple, dtype, recipe: Recipe) -> Workload:
+def _hand(ref: str, w: dict, data: tuple, dtype, recipe: Recipe) -> Workload:
     _, x, y = data
     x = x.astype(dtype)
     wd = {k: v.astype(dtype) for k, v in w.items()}
-    if ref == "products":
-        T, B, V = x.shape
-        m = ProductsOnly(kind, V, w["weight_hh_l0"].shape[1], T, B, dtype)
-        return Workload(m.step, lambda: None)
     if ref == "hand":  # min-char-rnn: batch 1, column vectors
         xs, ys = [x[t, 0][:, None] for t in range(len(x))], y[:, 0]
         m = MinCharRNN(wd, recipe.lr, recipe.clip)
@@ -104,8 +100,12 @@ def _build(key: tuple, w: dict, data: tuple, recipe: Recipe) -> Workload:
     side, kind, how, dtype = key
     if side == "ours":
         return ours(kind, how, w, data, dtype, recipe)
-    if how.startswith("hand") or how == "products":
-        return _hand(how, kind, w, data, dtype, recipe)
+    if how == "products":  # no gradients: nothing to compare (grads() gives None)
+        T, B, V = data[1].shape
+        m = ProductsOnly(kind, V, w["weight_hh_l0"].shape[1], T, B, dtype)
+        return Workload(m.step, lambda: None)
+    if how.startswith("hand"):
+        return _hand(how, w, data, dtype, recipe)
     if how == "jax":
         return jax_refs.jax_way(kind, w, data, dtype, recipe)
     return torch_refs.torch_way(kind, how, w, data, dtype, recipe)

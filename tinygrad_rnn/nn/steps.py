@@ -104,8 +104,6 @@ def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bo
         expansion.record([out], lambda: [gru_step(x, h, p, reset_after)], anchor)
         return out
     with scope(cell="gru"):  # the ops of one cell: the grid's box
-        w_hh, b_hh = p[1], bias_or_zeros(p[3], p[1])
-        H = w_hh.shape[1]
         with scope(role="gates"):
             ir, iz, i_n, hr, hz, h_n = _gru_projections(x, h, p, reset_after)
         with scope(role="gate_r"):
@@ -115,7 +113,9 @@ def gru_step(x: Tensor, h: Tensor, p: tuple, reset_after: bool = True, fused: bo
         with scope(role="gate_n"):
             if reset_after:
                 n = (i_n + r * h_n).tanh()
-            else:
+            else:  # Cho form: W_hn reads r * h
+                w_hh, b_hh = p[1], bias_or_zeros(p[3], p[1])
+                H = w_hh.shape[1]
                 n = (i_n + F.linear(r * h, w_hh[2 * H:], b_hh[2 * H:])).tanh()
         with scope(role="h"):
             return n + z * (h - n)

@@ -49,12 +49,11 @@ log_softmax = register("log_softmax", _fwd_log_softmax, _vjp_log_softmax, arity=
 # (benchmarks/README.md, "ops/nnops.py").
 XENT_KERNEL_MAX = 4096
 XENT_KERNEL_CLASSES = 16
-XENT_KERNEL_ALL_F32 = True
 
 
 def _use_kernel(z2) -> bool:
     if z2.dtype == np.float32:
-        return XENT_KERNEL_ALL_F32 and jit_enabled()
+        return jit_enabled()
     return z2.size <= XENT_KERNEL_MAX or z2.shape[1] <= XENT_KERNEL_CLASSES
 
 

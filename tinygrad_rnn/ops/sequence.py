@@ -125,18 +125,27 @@ def use_lstm_loop_kernels(B, H, mask) -> bool:
     return mask is None and B * H <= SMALL
 
 
+def check_kernel_shapes(gates: int, xp, w_hh, states, b_hh=None) -> None:
+    """The step and loop kernels do not check bounds: a shape that does not fit must fail
+    before they run (``apply`` turns the ValueError into an error naming the argument).
+    With G = gates * H: xp (T, B, G) from :func:`input_projection`, W_hh (G, H), each initial
+    state (B, H), b_hh (G,) when given."""
+    H = states[0].shape[-1]
+    G, B = gates * H, xp.shape[1]
+    if (w_hh.shape != (G, H) or xp.shape[-1] != G or any(s.shape != (B, H) for s in states)
+            or (b_hh is not None and b_hh.shape != (G,))):
+        raise ValueError("shape mismatch")
+
+
 def _fwd_rnn_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, nonlinearity):
     T, B, _ = X.shape
     H = h0.shape[-1]
     xp = input_projection(X, w_ih, b_ih + b_hh, "rnn_seq", states=(h0,))
     out = buf("rnn_seq", "out", (T + 1, B, H), xp.dtype)  # every slot is written below
     act = RELU if nonlinearity != "tanh" else TANH_F32 if xp.dtype == np.float32 else TANH
-    if w_hh.shape != (H, H) or h0.shape != (B, H) or xp.shape[-1] != H:
-        # the kernels do not check bounds: a wrong shape must fail here (apply turns the
-        # ValueError into an error naming the argument)
-        raise ValueError("shape mismatch")
+    check_kernel_shapes(1, xp, w_hh, (h0,))
     if use_loop_kernels(B, H, mask):
-        # h0 in the loop's dtype: Numba types the carried state once (float64 h0, float32 x)
+        # h0 in the loop's dtype (a narrower h0 is widened): Numba types the carried state once
         rnn_loop_fwd(xp, np.ascontiguousarray(w_hh.T), h0.astype(xp.dtype, copy=False), reverse,
                      act, out[:T], np.empty(H, dtype=xp.dtype))
         out[T] = out[0 if reverse else T - 1] if T else h0
@@ -209,9 +218,7 @@ rnn_seq = register("rnn_seq", _fwd_rnn_seq, _vjp_rnn_seq, arity=6, explain=seq_e
 
 def _lstm_fwd_loop(xp, h0, c0, w_hh, reverse, out, gates, tcs):
     """The forward as one compiled loop (small unmasked batches, see use_loop_kernels)."""
-    T, B, H = tcs.shape
-    if w_hh.shape != (4 * H, H) or h0.shape != (B, H) or c0.shape != (B, H):
-        raise ValueError("shape mismatch")  # the kernel does not check bounds (apply names it)
+    T = len(tcs)
     dt = xp.dtype  # the states in the loop's dtype: Numba types the carried state once
     lstm_loop_fwd(xp, np.ascontiguousarray(w_hh.T), np.ascontiguousarray(h0, dtype=dt),
                   np.ascontiguousarray(c0, dtype=dt), reverse, dt == np.float32, gates, out, tcs)
@@ -224,6 +231,7 @@ def _fwd_lstm_seq(X, h0, c0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask):
     loop = use_lstm_loop_kernels(B, H, mask)
     bias = b_ih + b_hh
     xp = input_projection(X, w_ih, bias, "lstm_seq", add_bias=loop, states=(h0, c0))
+    check_kernel_shapes(4, xp, w_hh, (h0, c0))
     dt = xp.dtype
     out = buf("lstm_seq", "out", (T + 1, B, 2 * H), dt)  # every slot is written below
     gates = buf("lstm_seq", "gates", (T, B, 4 * H), dt)  # activated i, f, g, o
@@ -247,8 +255,6 @@ def _lstm_fwd_steps(xp, bias, h0, c0, w_hh, reverse, mask, out, gates, tcs, hpre
     step starts from; a padded step keeps them and outputs h = 0 (its c_t slot is unmasked)."""
     T, B, G = xp.shape
     H = G // 4
-    if w_hh.shape != (G, H) or h0.shape != (B, H) or c0.shape != (B, H):
-        raise ValueError("shape mismatch")  # the kernel does not check bounds (apply names it)
     zt = np.empty((G, B), dtype=np.result_type(h0, w_hh))  # matmul's out= takes no casting
     h, c = h0, c0
     for t in step_order(T, reverse):

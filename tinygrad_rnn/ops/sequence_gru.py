@@ -28,7 +28,13 @@ from tinygrad_rnn import workspace
 from tinygrad_rnn.kernels.sequence import gru_step_bwd, gru_step_fwd
 from tinygrad_rnn.ops.elementwise import stable_sigmoid_ as _sig_
 from tinygrad_rnn.ops.registry import register
-from tinygrad_rnn.ops.sequence import carry, input_projection, seq_explain, step_order
+from tinygrad_rnn.ops.sequence import (
+    carry,
+    check_kernel_shapes,
+    input_projection,
+    seq_explain,
+    step_order,
+)
 from tinygrad_rnn.workspace import buf
 
 
@@ -43,11 +49,7 @@ def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
     else:
         bias += b_hh
     xp = input_projection(X, w_ih, bias, "gru_seq", states=(h0,))
-    if w_hh.shape != (3 * H, H) or h0.shape != (B, H) or xp.shape[-1] != 3 * H or \
-            b_hh.shape != (3 * H,):
-        # the step kernel does not check bounds: a wrong shape must fail here (apply turns the
-        # ValueError into an error naming the argument)
-        raise ValueError("shape mismatch")
+    check_kernel_shapes(3, xp, w_hh, (h0,), b_hh)
     out = workspace.zeros(("gru_seq", "out"), (T + 1, B, H), xp.dtype)
     gates = buf("gru_seq", "gates", (T, B, 3 * H), xp.dtype)  # activated r, z, n
     hprev = buf("gru_seq", "hprev", (T, B, H), xp.dtype)
@@ -64,7 +66,7 @@ def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
             gru_step_fwd(xp[t], zt, b_hh[2 * H:], h, xp.dtype == np.float32, gates[t],
                          inner[t], new)
         else:
-            _gates(xp[t], h, w_hh, b_hh, gates[t], inner[t])
+            _gates(xp[t], h, w_hh, gates[t], inner[t])
             n, z = gates[t, :, 2 * H:], gates[t, :, H:2 * H]
             np.subtract(h, n, out=new)
             new *= z
@@ -74,7 +76,7 @@ def _fwd_gru_seq(X, h0, w_ih, w_hh, b_ih, b_hh, *, reverse, mask, reset_after):
     return out, (X, w_ih, w_hh, gates, hprev, inner)
 
 
-def _gates(x_t, h, w_hh, b_hh, act, inner):
+def _gates(x_t, h, w_hh, act, inner):
     """Cho form: fill act (B, 3H) with the activated r, z, n of one step, and inner = r * h."""
     H = h.shape[-1]
     rz, n = act[:, :2 * H], act[:, 2 * H:]

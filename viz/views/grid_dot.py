@@ -152,12 +152,11 @@ def _align(g, p, rows) -> None:
     for b in sorted(p.boxes.values(), key=lambda b: b.did):
         if b.did.startswith("init"):
             inits.setdefault(b.col, []).append(b.did)
+        for did in b.holds:  # an opened cell in its column
+            g.edge(b.did, did, style="invis", weight="8")
     for dids in inits.values():
         for a, b in zip(dids, dids[1:]):
             g.edge(a, b, style="invis", weight="8")
-    for b in sorted(p.boxes.values(), key=lambda b: b.did):  # an opened cell in its column
-        for did in b.holds:
-            g.edge(b.did, did, style="invis", weight="8")
 
 
 DELAY = {"shape": "square", "style": "filled", "fillcolor": "black", "color": "black",
